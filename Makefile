@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test lint check-data clean-venv
+.PHONY: reproduce test lint check-data clean-venv metafor-reference
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,9 @@ check-data: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Regenerate the metafor reference values (needs R with metafor 3.8 and metadat) and fail if
+# they changed: the committed fixtures must be exactly what the committed script writes.
+metafor-reference:
+	Rscript validation/metafor/reference.R
+	git diff --exit-code -- tests/fixtures/metafor_reference.json

@@ -5,3 +5,8 @@ Layers (imports point down only): ``data`` (load and validate transcribed eviden
 """
 
 __version__ = "0.1.0"
+
+from .effects import escalc  # noqa: E402
+from .results import metareg, pool, subgroups  # noqa: E402
+
+__all__ = ["__version__", "escalc", "metareg", "pool", "subgroups"]

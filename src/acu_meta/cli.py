@@ -62,6 +62,61 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def effect_sizes_from_table(table, measure: str | None, exact: bool = True):
+    """EffectSizes for a validated user table (data layer) with measure defaults:
+    SMD for continuous, OR for binary, GEN for yi/vi."""
+    from .effects import escalc
+
+    c = table.columns
+    if table.shape == "binary":
+        measure = (measure or "OR").upper()
+        if measure not in ("OR", "RR", "RD", "PETO"):
+            raise ValueError(f"measure {measure} does not fit binary data (OR, RR, RD, PETO)")
+        return escalc(measure, ai=c["treat_events"], n1i=c["treat_n"], ci=c["control_events"],
+                      n2i=c["control_n"], study=table.study)
+    if table.shape == "continuous":
+        measure = (measure or "SMD").upper()
+        if measure not in ("MD", "SMD", "ROM"):
+            raise ValueError(f"measure {measure} does not fit continuous data (MD, SMD, ROM)")
+        return escalc(measure, m1i=c["treat_mean"], sd1i=c["treat_sd"], n1i=c["treat_n"],
+                      m2i=c["control_mean"], sd2i=c["control_sd"], n2i=c["control_n"],
+                      study=table.study, exact=exact)
+    measure = (measure or "GEN").upper()
+    if measure != "GEN":
+        raise ValueError(f"measure {measure} does not fit yi/vi data (GEN)")
+    if "vi" in c:
+        return escalc("GEN", yi=c["yi"], vi=c["vi"], study=table.study)
+    return escalc("GEN", yi=c["yi"], sei=c["sei"], study=table.study)
+
+
+def _cmd_pool(args) -> int:
+    import dataclasses
+    import json
+    import warnings
+
+    from .data.userfile import read_study_csv
+    from .results import PROFILES, pool
+
+    table = read_study_csv(args.file, drop_missing=args.drop_missing)
+    exact = PROFILES[args.profile]["exact"]
+    es = effect_sizes_from_table(table, args.measure, exact=exact)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = pool(es, method=args.method, hksj=True if args.hksj else None, level=args.level,
+                   profile=args.profile)
+    if table.excluded:
+        res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
+    for w in caught:
+        print(f"acu-meta: warning: {w.message}", file=sys.stderr)
+    for study, reason in table.excluded:
+        print(f"acu-meta: warning: excluded {study}: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+    else:
+        print(res.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="acu-meta", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"acu-meta {__version__}")
@@ -76,6 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", help="write the Markdown report to this file")
     p.set_defaults(func=_cmd_check_data)
 
+    p = sub.add_parser("pool", help="meta-analysis of a CSV of studies (metafor's numbers)")
+    p.add_argument("file", help="CSV: study plus yi,vi | yi,sei | treat_mean,treat_sd,treat_n,"
+                   "control_mean,control_sd,control_n | treat_events,treat_n,control_events,"
+                   "control_n")
+    p.add_argument("--measure", type=str.upper,
+                   choices=["MD", "SMD", "ROM", "RR", "OR", "RD", "PETO", "GEN"],
+                   help="effect measure (default: SMD, OR or GEN by the columns)")
+    p.add_argument("--method", type=str.upper,
+                   choices=["FE", "MH", "PETO", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"],
+                   help="pooling method / tau2 estimator (default: the profile's, REML)")
+    p.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman CI and test")
+    p.add_argument("--level", type=float, default=95, help="confidence level in percent")
+    p.add_argument("--profile", default="metafor", choices=["metafor", "revman5", "revman_web"])
+    p.add_argument("--drop-missing", action="store_true",
+                   help="leave out rows with a missing value (listed in 'excluded')")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=_cmd_pool)
+
     p = sub.add_parser("reproduce", help="rebuild every report and figure")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("--out", default=".", help="output root (default: current folder)")
@@ -85,12 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .data import DataValidationError
+    from .data.userfile import InputError
+    from .effects.escalc import EffectSizeError
+    from .models import ModelError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (DataValidationError, FileNotFoundError, KeyError) as err:
+    except (DataValidationError, InputError, EffectSizeError, ModelError, ValueError,
+            FileNotFoundError, KeyError) as err:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"acu-meta: error: {msg}", file=sys.stderr)
         return 2

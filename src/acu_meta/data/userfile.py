@@ -1,0 +1,179 @@
+"""Read a user's CSV of studies for ``acu-meta pool`` / ``acu-meta forest``, strictly.
+
+Accepted shapes (header names exactly; other columns are kept, e.g. a subgroup column):
+
+* generic: ``study,yi,vi`` or ``study,yi,sei``
+* continuous: ``study,treat_mean,treat_sd,treat_n,control_mean,control_sd,control_n``
+* binary: ``study,treat_events,treat_n,control_events,control_n``
+
+Every problem is an :class:`InputError` whose one-line message names the file, the line (the
+header is line 1), the column and what is wrong. A row with a missing value is an error unless
+``drop_missing=True``; then it is left out and listed in ``excluded``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+SHAPES = {
+    "binary": ("treat_events", "treat_n", "control_events", "control_n"),
+    "continuous": ("treat_mean", "treat_sd", "treat_n", "control_mean", "control_sd",
+                   "control_n"),
+    "generic_vi": ("yi", "vi"),
+    "generic_sei": ("yi", "sei"),
+}
+
+
+class InputError(ValueError):
+    """Malformed user input; ``str(err)`` is one line naming file, line, column and problem."""
+
+
+@dataclass(frozen=True)
+class StudyTable:
+    """Validated numeric columns of a user's CSV."""
+
+    path: str
+    shape: str  # "binary", "continuous", "generic"
+    study: tuple[str, ...]
+    columns: dict[str, tuple[float, ...]]
+    extra: dict[str, tuple[str, ...]]
+    lines: tuple[int, ...]
+    excluded: tuple[tuple[str, str], ...]
+
+
+def _shape(header: list[str], shown: str) -> tuple[str, tuple[str, ...]]:
+    if "study" not in header:
+        raise InputError(f"{shown}, line 1, column 'study': required column is missing")
+    hs = set(header)
+    if "treat_events" in hs or "control_events" in hs:
+        kind = "binary"
+    elif any(c in hs for c in SHAPES["continuous"]):
+        kind = "continuous"
+    elif "yi" in hs:
+        if "vi" not in hs and "sei" not in hs:
+            raise InputError(f"{shown}, line 1, column 'vi': required column is missing "
+                             "(give vi or sei with yi)")
+        kind = "generic_vi" if "vi" in hs else "generic_sei"
+    else:
+        raise InputError(
+            f"{shown}, line 1: header must have study plus yi,vi or yi,sei or "
+            "treat_mean,treat_sd,treat_n,control_mean,control_sd,control_n or "
+            "treat_events,treat_n,control_events,control_n"
+        )
+    for col in SHAPES[kind]:
+        if col not in hs:
+            raise InputError(f"{shown}, line 1, column {col!r}: required column is missing")
+    return ("generic" if kind.startswith("generic") else kind), SHAPES[kind]
+
+
+def _number(text: str, shown: str, line: int, col: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(
+            f"{shown}, line {line}, column {col!r}: {text!r} is not a number"
+        ) from None
+    if not math.isfinite(value):
+        raise InputError(f"{shown}, line {line}, column {col!r}: {text!r} is not a finite number")
+    return value
+
+
+def _check(col: str, value: float, row: dict[str, float], shown: str, line: int) -> None:
+    where = f"{shown}, line {line}, column {col!r}"
+    if col.endswith("_n"):
+        if value != int(value):
+            raise InputError(f"{where}: sample size {value:g} is not a whole number")
+        if value < 1:
+            raise InputError(f"{where}: sample size {value:g} must be at least 1")
+    if col.endswith("_events"):
+        if value != int(value):
+            raise InputError(f"{where}: event count {value:g} is not a whole number")
+        if value < 0:
+            raise InputError(f"{where}: event count {value:g} is negative")
+    if col.endswith("_sd") and value <= 0:
+        raise InputError(f"{where}: standard deviation {value:g} must be positive")
+    if col in ("vi", "sei") and value <= 0:
+        raise InputError(f"{where}: {'variance' if col == 'vi' else 'standard error'} "
+                         f"{value:g} must be positive")
+
+
+def read_study_csv(path: str | Path, drop_missing: bool = False) -> StudyTable:
+    """Read and validate a user's study CSV (see the module docstring)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{shown}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{shown}: is a folder, not a CSV file") from None
+    if b"\x00" in raw:
+        raise InputError(f"{shown}: not a text CSV file (binary content)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{shown}: not a UTF-8 text CSV file") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise InputError(f"{shown}: file is empty (no header row)")
+    header = [h.strip() for h in rows[0]]
+    dup = {h for h in header if header.count(h) > 1}
+    if dup:
+        raise InputError(f"{shown}, line 1, column {sorted(dup)[0]!r}: column appears twice")
+    shape, needed = _shape(header, shown)
+    idx = {h: i for i, h in enumerate(header)}
+    study, lines, excluded = [], [], []
+    cols: dict[str, list[float]] = {c: [] for c in needed}
+    extra: dict[str, list[str]] = {h: [] for h in header if h not in needed and h != "study"}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(f"{shown}, line {line}: has {len(row)} cells, the header has "
+                             f"{len(header)}")
+        label = row[idx["study"]].strip()
+        if not label:
+            raise InputError(f"{shown}, line {line}, column 'study': study label is missing")
+        values: dict[str, float] = {}
+        missing = [c for c in needed if not row[idx[c]].strip() or row[idx[c]].strip().upper()
+                   in ("NA", "NAN")]
+        if missing:
+            if drop_missing:
+                excluded.append((label, f"line {line}: missing {', '.join(missing)} "
+                                        "(dropped with --drop-missing)"))
+                continue
+            raise InputError(f"{shown}, line {line}, column {missing[0]!r}: missing value "
+                             "(use --drop-missing to leave such rows out)")
+        for c in needed:
+            values[c] = _number(row[idx[c]].strip(), shown, line, c)
+            _check(c, values[c], values, shown, line)
+        if shape == "binary":
+            for ev, n in (("treat_events", "treat_n"), ("control_events", "control_n")):
+                if values[ev] > values[n]:
+                    raise InputError(f"{shown}, line {line}, column {ev!r}: {values[ev]:g} events "
+                                     f"exceed {n} = {values[n]:g}")
+        if shape == "continuous":
+            for n in ("treat_n", "control_n"):
+                if values[n] < 2:
+                    raise InputError(f"{shown}, line {line}, column {n!r}: n = {values[n]:g}; an "
+                                     "SD needs n >= 2")
+        study.append(label)
+        lines.append(line)
+        for c in needed:
+            cols[c].append(values[c])
+        for h in extra:
+            extra[h].append(row[idx[h]].strip())
+    if not study:
+        if excluded:
+            raise InputError(f"{shown}: every row has a missing value; nothing to pool")
+        raise InputError(f"{shown}: no data rows below the header")
+    return StudyTable(
+        path=shown, shape=shape, study=tuple(study),
+        columns={c: tuple(v) for c, v in cols.items()},
+        extra={h: tuple(v) for h, v in extra.items()}, lines=tuple(lines),
+        excluded=tuple(excluded),
+    )

@@ -1,0 +1,42 @@
+"""Effect sizes from arm-level numbers, with metafor's measure codes and defaults.
+
+This layer turns raw arm data into study-level estimates ``yi`` with sampling variances ``vi``
+and knows nothing about pooling (as metafor's ``escalc`` knows nothing about ``rma``).
+
+Measures
+--------
+========  ==========================================  =============================================
+code      effect                                      inputs
+========  ==========================================  =============================================
+MD        mean difference                             m1i, sd1i, n1i, m2i, sd2i, n2i
+SMD       standardized mean difference (Hedges' g)    m1i, sd1i, n1i, m2i, sd2i, n2i
+ROM       log ratio of means                          m1i, sd1i, n1i, m2i, sd2i, n2i
+RR        log risk ratio                              ai, n1i, ci, n2i (or ai, bi, ci, di)
+OR        log odds ratio                              ai, n1i, ci, n2i (or ai, bi, ci, di)
+RD        risk difference                             ai, n1i, ci, n2i (or ai, bi, ci, di)
+PETO      log odds ratio, Peto's one-step method      ai, n1i, ci, n2i (or ai, bi, ci, di)
+GEN       generic: given yi with vi or sei            yi, vi | sei
+========  ==========================================  =============================================
+"""
+
+from .conversions import (
+    from_ci,
+    from_p,
+    from_t,
+    mean_sd_from_median,
+    se_from_ci,
+)
+from .escalc import MEASURES, RATIO_MEASURES, EffectSizeError, EffectSizes, escalc
+
+__all__ = [
+    "MEASURES",
+    "RATIO_MEASURES",
+    "EffectSizeError",
+    "EffectSizes",
+    "escalc",
+    "from_ci",
+    "from_p",
+    "from_t",
+    "mean_sd_from_median",
+    "se_from_ci",
+]

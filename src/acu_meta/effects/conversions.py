@@ -1,0 +1,173 @@
+"""Recover effect sizes, standard errors, means and SDs from what papers print.
+
+Every function states its assumption. Formulas:
+
+* CI -> SE: ``se = (upper - lower) / (2 z)``, z the normal quantile of the level; ratio
+  measures on the log scale (metafor's ``conv.wald`` uses the same construction).
+* P -> SE: ``se = |estimate| / z_{1 - p/2}`` (two-sided P of a Wald z test).
+* t -> SMD: ``d = t sqrt(1/n1 + 1/n2)`` (two-sample t with pooled SD, as escalc's ``ti``
+  argument), then Hedges' correction.
+* median / quartiles / range -> mean and SD (Wan et al. 2014, BMC Med Res Methodol 14:135;
+  Luo et al. 2018, Stat Methods Med Res 27:1785): scenarios S1 {min, median, max},
+  S2 {q1, median, q3}, S3 {min, q1, median, q3, max}, with
+  ``xi(n) = 2 Phi^-1((n - 0.375)/(n + 0.25))`` and
+  ``eta(n) = 2 Phi^-1((0.75 n - 0.125)/(n + 0.25))``:
+
+  ======  ==========================================  ======================================
+  case    mean (Luo 2018, default)                     SD (Wan 2014)
+  ======  ==========================================  ======================================
+  S1      w (a+b)/2 + (1-w) m, w = 4/(4 + n^0.75)        (b - a)/xi
+  S2      w (q1+q3)/2 + (1-w) m, w = 0.7 + 0.39/n        (q3 - q1)/eta
+  S3      w1 (a+b)/2 + w2 (q1+q3)/2 + (1-w1-w2) m,       (b - a)/(2 xi) + (q3 - q1)/(2 eta)
+          w1 = 2.2/(2.2 + n^0.75), w2 = 0.7 - 0.72/n^0.55
+  ======  ==========================================  ======================================
+
+  ``mean_method="wan"`` gives Wan's means: (a + 2m + b)/4, (q1 + m + q3)/3,
+  (a + 2 q1 + 2 m + 2 q3 + b)/8.
+
+Validated in ``tests/test_conversions.py`` by a second route: for exact normal quantiles the
+estimators return the normal mean and (as n grows) SD; the Luo weights sum to one; the formulas
+equal the worked values printed in the papers' notation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .escalc import EffectSizeError, hedges_j
+
+
+def _z(level: float) -> float:
+    level = level / 100 if level > 1 else level
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def se_from_ci(lower, upper, level: float = 0.95, log: bool = False) -> np.ndarray:
+    """Standard error from a symmetric (Wald) CI; ``log=True`` for ratio measures."""
+    lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+    if log:
+        if np.any(lo <= 0) or np.any(hi <= 0):
+            raise EffectSizeError("ratio CI limits must be positive to take logs")
+        lo, hi = np.log(lo), np.log(hi)
+    if np.any(hi < lo):
+        raise EffectSizeError("CI upper limit is below the lower limit")
+    return (hi - lo) / (2 * _z(level))
+
+
+def from_ci(estimate, lower, upper, level: float = 0.95, log: bool = False):
+    """``(yi, vi)`` from an estimate and its CI (log scale when ``log=True``)."""
+    est = np.asarray(estimate, float)
+    if log:
+        if np.any(est <= 0):
+            raise EffectSizeError("ratio estimates must be positive to take logs")
+        est = np.log(est)
+    se = se_from_ci(lower, upper, level, log)
+    return est, se**2
+
+
+def from_p(estimate, p, log: bool = False):
+    """``(yi, vi)`` from an estimate and its two-sided P value (Wald z test assumed)."""
+    est = np.asarray(estimate, float)
+    p = np.asarray(p, float)
+    if np.any((p <= 0) | (p >= 1)):
+        raise EffectSizeError("P values must lie strictly between 0 and 1")
+    if log:
+        est = np.log(est)
+    se = np.abs(est) / stats.norm.isf(p / 2)
+    return est, se**2
+
+
+def from_t(t, n1, n2, exact: bool = True):
+    """``(yi, vi)`` as Hedges' g from a two-sample t statistic (escalc SMD with ``ti``)."""
+    t, n1, n2 = (np.asarray(x, float) for x in (t, n1, n2))
+    d = t * np.sqrt(1 / n1 + 1 / n2)
+    g = hedges_j(n1 + n2 - 2, exact) * d
+    return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+
+
+@dataclass(frozen=True)
+class MeanSD:
+    """Estimated mean and SD with the scenario and methods used."""
+
+    mean: float
+    sd: float
+    scenario: str
+    mean_method: str
+    sd_method: str
+
+
+def _xi(n):
+    return 2 * stats.norm.ppf((n - 0.375) / (n + 0.25))
+
+
+def _eta(n):
+    return 2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+
+
+def mean_sd_from_median(
+    n: int,
+    median: float,
+    *,
+    q1: float | None = None,
+    q3: float | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    mean_method: str = "luo",
+) -> MeanSD:
+    """Mean and SD from a median with quartiles and/or range (assumes normal data).
+
+    Parameters
+    ----------
+    n
+        Sample size.
+    median
+        Sample median.
+    q1, q3
+        Quartiles (scenario S2, or S3 with the range).
+    minimum, maximum
+        Range (scenario S1, or S3 with the quartiles).
+    mean_method
+        "luo" (Luo et al. 2018, default) or "wan" (Wan et al. 2014).
+    """
+    if n < 2:
+        raise EffectSizeError("n must be at least 2")
+    has_iqr = q1 is not None and q3 is not None
+    has_range = minimum is not None and maximum is not None
+    if not (has_iqr or has_range):
+        raise EffectSizeError("give q1 and q3, or minimum and maximum, or all four")
+    if has_iqr and not q1 <= median <= q3:
+        raise EffectSizeError("quartiles must satisfy q1 <= median <= q3")
+    if has_range and not minimum <= median <= maximum:
+        raise EffectSizeError("range must satisfy minimum <= median <= maximum")
+    mm = mean_method.lower()
+    if mm not in ("luo", "wan"):
+        raise EffectSizeError("mean_method must be 'luo' or 'wan'")
+    if has_iqr and has_range:
+        scen = "S3"
+        sd = (maximum - minimum) / (2 * _xi(n)) + (q3 - q1) / (2 * _eta(n))
+        if mm == "luo":
+            w1 = 2.2 / (2.2 + n**0.75)
+            w2 = 0.7 - 0.72 / n**0.55
+            mean = w1 * (minimum + maximum) / 2 + w2 * (q1 + q3) / 2 + (1 - w1 - w2) * median
+        else:
+            mean = (minimum + 2 * q1 + 2 * median + 2 * q3 + maximum) / 8
+    elif has_range:
+        scen = "S1"
+        sd = (maximum - minimum) / _xi(n)
+        if mm == "luo":
+            w = 4 / (4 + n**0.75)
+            mean = w * (minimum + maximum) / 2 + (1 - w) * median
+        else:
+            mean = (minimum + 2 * median + maximum) / 4
+    else:
+        scen = "S2"
+        sd = (q3 - q1) / _eta(n)
+        if mm == "luo":
+            w = 0.7 + 0.39 / n
+            mean = w * (q1 + q3) / 2 + (1 - w) * median
+        else:
+            mean = (q1 + median + q3) / 3
+    return MeanSD(float(mean), float(sd), scen, mm, "wan")

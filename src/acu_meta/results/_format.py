@@ -1,0 +1,44 @@
+"""Presentation helpers: numbers in, text out. Never changes a stored number."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    """Format like metafor's print (fixed decimals, '<.0001' for tiny P handled by fmt_p)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "NA"
+    if isinstance(x, float) and math.isinf(x):
+        return "Inf" if x > 0 else "-Inf"
+    return f"{x:.{digits}f}"
+
+
+def fmt_p(p: float, digits: int = 4) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "NA"
+    if p < 10 ** (-digits):
+        return "<." + "0" * (digits - 1) + "1"
+    return f"{p:.{digits}f}"
+
+
+def stars(p: float) -> str:
+    if p is None or np.isnan(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "." if p < 0.1 else ""
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Right-aligned plain-text table."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]
+    for r in rows:
+        lines.append("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def html_table(frame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
