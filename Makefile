@@ -6,14 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test lint check-data clean-venv metafor-reference
+.PHONY: reproduce test lint check-data clean-venv metafor-reference baselines
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,notebooks]'
 	touch $(STAMP)
 
 reproduce: $(STAMP)
@@ -35,4 +35,10 @@ clean-venv:
 # they changed: the committed fixtures must be exactly what the committed script writes.
 metafor-reference:
 	Rscript validation/metafor/reference.R
-	git diff --exit-code -- tests/fixtures/metafor_reference.json
+	Rscript validation/metafor/plots_reference.R
+	git diff --exit-code -- tests/fixtures/metafor_reference.json tests/fixtures/metafor_baujat.json
+
+# Regenerate the baseline images of the plot regression tests (after an intended change of
+# the plots; review the new images before committing them).
+baselines: $(STAMP)
+	$(BIN)/python tests/plot_cases.py tests/baseline_images

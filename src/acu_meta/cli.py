@@ -56,9 +56,13 @@ def _cmd_reproduce(args) -> int:
     report = data.check(args.data)
     (reports / "data-checks.md").write_text(report.to_markdown(), encoding="utf-8")
     derived_values(args.data).to_csv(reports / "derived-values.csv", index=False)
+    from .analyses import write_figures
+
+    figs = write_figures(out / "figures")
     print(f"data: {len(data.list_datasets(args.data))} tables valid")
     print(f"checks: {report.summary()} -> {reports / 'data-checks.md'}")
     print(f"derived values -> {reports / 'derived-values.csv'}")
+    print(f"figures: {len(figs)} files -> {out / 'figures'}")
     return 0
 
 
@@ -92,29 +96,77 @@ def effect_sizes_from_table(table, measure: str | None, exact: bool = True):
 def _cmd_pool(args) -> int:
     import dataclasses
     import json
-    import warnings
 
-    from .data.userfile import read_study_csv
-    from .results import PROFILES, pool
-
-    table = read_study_csv(args.file, drop_missing=args.drop_missing)
-    exact = PROFILES[args.profile]["exact"]
-    es = effect_sizes_from_table(table, args.measure, exact=exact)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = pool(es, method=args.method, hksj=True if args.hksj else None, level=args.level,
-                   profile=args.profile)
+    table, res = _pooled_from_file(args)
     if table.excluded:
         res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
-    for w in caught:
-        print(f"acu-meta: warning: {w.message}", file=sys.stderr)
-    for study, reason in table.excluded:
-        print(f"acu-meta: warning: excluded {study}: {reason}", file=sys.stderr)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
     else:
         print(res.summary())
     return 0
+
+
+def _pooled_from_file(args):
+    import warnings
+
+    from .data.userfile import read_study_csv
+    from .results import PROFILES, pool, subgroups
+
+    table = read_study_csv(args.file, drop_missing=args.drop_missing)
+    exact = PROFILES[args.profile]["exact"]
+    es = effect_sizes_from_table(table, args.measure, exact=exact)
+    hksj = True if args.hksj else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if getattr(args, "subgroup", None):
+            if args.subgroup not in table.extra:
+                raise ValueError(f"{args.file}, line 1, column {args.subgroup!r}: no such column "
+                                 "for --subgroup")
+            res = subgroups(es, table.extra[args.subgroup], method=args.method or "REML",
+                            hksj=bool(args.hksj), level=args.level, profile=args.profile)
+        else:
+            res = pool(es, method=args.method, hksj=hksj, level=args.level,
+                       profile=args.profile)
+    for w in caught:
+        print(f"acu-meta: warning: {w.message}", file=sys.stderr)
+    for study, reason in table.excluded:
+        print(f"acu-meta: warning: excluded {study}: {reason}", file=sys.stderr)
+    return table, res
+
+
+def _cmd_forest(args) -> int:
+    from .plots import forest, funnel, save_figure
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"{out}: output must end in .png, .svg or .pdf")
+    _, res = _pooled_from_file(args)
+    if args.command == "forest":
+        fig = forest(res, sort=args.sort, favours=tuple(args.favours),
+                     arm_labels=tuple(args.arms))
+    else:
+        fig = funnel(res)
+    save_figure(fig, out)
+    print(f"written {out}")
+    return 0
+
+
+def _add_pool_options(p) -> None:
+    p.add_argument("file", help="CSV: study plus yi,vi | yi,sei | treat_mean,treat_sd,treat_n,"
+                   "control_mean,control_sd,control_n | treat_events,treat_n,control_events,"
+                   "control_n")
+    p.add_argument("--measure", type=str.upper,
+                   choices=["MD", "SMD", "ROM", "RR", "OR", "RD", "PETO", "GEN"],
+                   help="effect measure (default: SMD, OR or GEN by the columns)")
+    p.add_argument("--method", type=str.upper,
+                   choices=["FE", "MH", "PETO", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"],
+                   help="pooling method / tau2 estimator (default: the profile's, REML)")
+    p.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman CI and test")
+    p.add_argument("--level", type=float, default=95, help="confidence level in percent")
+    p.add_argument("--profile", default="metafor", choices=["metafor", "revman5", "revman_web"])
+    p.add_argument("--drop-missing", action="store_true",
+                   help="leave out rows with a missing value (listed in 'excluded')")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,22 +184,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_check_data)
 
     p = sub.add_parser("pool", help="meta-analysis of a CSV of studies (metafor's numbers)")
-    p.add_argument("file", help="CSV: study plus yi,vi | yi,sei | treat_mean,treat_sd,treat_n,"
-                   "control_mean,control_sd,control_n | treat_events,treat_n,control_events,"
-                   "control_n")
-    p.add_argument("--measure", type=str.upper,
-                   choices=["MD", "SMD", "ROM", "RR", "OR", "RD", "PETO", "GEN"],
-                   help="effect measure (default: SMD, OR or GEN by the columns)")
-    p.add_argument("--method", type=str.upper,
-                   choices=["FE", "MH", "PETO", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"],
-                   help="pooling method / tau2 estimator (default: the profile's, REML)")
-    p.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman CI and test")
-    p.add_argument("--level", type=float, default=95, help="confidence level in percent")
-    p.add_argument("--profile", default="metafor", choices=["metafor", "revman5", "revman_web"])
-    p.add_argument("--drop-missing", action="store_true",
-                   help="leave out rows with a missing value (listed in 'excluded')")
+    _add_pool_options(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_pool)
+
+    p = sub.add_parser("forest", help="forest plot of a CSV of studies")
+    _add_pool_options(p)
+    p.add_argument("--subgroup", metavar="COLUMN", help="column with subgroup labels")
+    p.add_argument("--sort", choices=["effect", "weight", "label"], help="order of the rows")
+    p.add_argument("--favours", nargs=2, default=["Favours treatment", "Favours control"],
+                   metavar=("LEFT", "RIGHT"), help="texts under the axis")
+    p.add_argument("--arms", nargs=2, default=["Treatment", "Control"],
+                   metavar=("TREATMENT", "CONTROL"), help="headers of the arm columns")
+    p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
+    p.set_defaults(func=_cmd_forest)
+
+    p = sub.add_parser("funnel", help="contour-enhanced funnel plot of a CSV of studies")
+    _add_pool_options(p)
+    p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
+    p.set_defaults(func=_cmd_forest)
 
     p = sub.add_parser("reproduce", help="rebuild every report and figure")
     p.add_argument("--data", help="data folder (default: the repository's data/)")

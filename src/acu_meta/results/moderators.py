@@ -184,6 +184,7 @@ class SubgroupResult:
     Q_between_p: float
     common_tau2: bool
     common: MetaRegressionResult | None = None
+    group_of: tuple[str, ...] = ()  # subgroup label of each study, in the order of ``overall``
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
@@ -259,4 +260,4 @@ def subgroups(
         Qb = float(np.sum(w * (b - mu) ** 2))
         dfb = len(b) - 1
         pb = float(stats.chi2.sf(Qb, dfb)) if dfb > 0 else math.nan
-    return SubgroupResult(per, overall, Qb, dfb, pb, common_tau2, common)
+    return SubgroupResult(per, overall, Qb, dfb, pb, common_tau2, common, tuple(labels))

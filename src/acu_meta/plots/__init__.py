@@ -1,0 +1,12 @@
+"""Figures: forest, funnel (contour-enhanced), L'Abbe, Baujat and radial plots.
+
+matplotlib lives only in this layer. Every function takes ``ax=None``, returns the Figure, and
+runs headless; :func:`save_figure` writes byte-identical PNG / SVG / PDF files.
+"""
+
+from ._style import COLORS, STYLE, house_style, save_figure
+from .forest import forest
+from .funnel import baujat, baujat_values, funnel, labbe, radial
+
+__all__ = ["COLORS", "STYLE", "baujat", "baujat_values", "forest", "funnel", "house_style",
+           "labbe", "radial", "save_figure"]
