@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test lint check-data clean-venv metafor-reference baselines
+.PHONY: reproduce test lint check-data clean-venv metafor-reference baselines snapshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	touch $(STAMP)
 
 reproduce: $(STAMP)
-	$(BIN)/acu-meta reproduce --out .
+	$(BIN)/acu-meta reproduce --out . --notebooks notebooks
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -42,3 +42,8 @@ metafor-reference:
 # the plots; review the new images before committing them).
 baselines: $(STAMP)
 	$(BIN)/python tests/plot_cases.py tests/baseline_images
+
+# Refresh the regression snapshot of every reproduced number, after a deliberate change of
+# data or method (review `git diff tests/fixtures/reproduction_snapshot.json` before committing).
+snapshot: $(STAMP)
+	$(BIN)/acu-meta snapshot

@@ -42,9 +42,15 @@ def _cmd_check_data(args) -> int:
     return 0
 
 
+SNAPSHOT = Path("tests") / "fixtures" / "reproduction_snapshot.json"
+
+
 def _cmd_reproduce(args) -> int:
-    """Everything reproducible so far: validated data, derived values, consistency report."""
+    """Everything reproducible: validated data, data checks, derived values, reproduction
+    report (targets and approximations), figures, executed notebooks rendered to HTML."""
     from . import data
+    from .analyses import all_approximations, all_targets, article_claims, write_figures
+    from .analyses.reproduction import to_frame, to_markdown
     from .data.derived import derived_values
 
     out = Path(args.out)
@@ -56,13 +62,47 @@ def _cmd_reproduce(args) -> int:
     report = data.check(args.data)
     (reports / "data-checks.md").write_text(report.to_markdown(), encoding="utf-8")
     derived_values(args.data).to_csv(reports / "derived-values.csv", index=False)
-    from .analyses import write_figures
-
-    figs = write_figures(out / "figures")
+    targets = all_targets(args.data)
+    approx = all_approximations(args.data)
+    to_frame(targets).to_csv(reports / "reproduction.csv", index=False, float_format="%.10g")
+    to_frame(approx).to_csv(reports / "approximations.csv", index=False, float_format="%.10g")
+    md = to_markdown(targets)
+    md += "\n## Approximate reproductions (not the authors' computation)\n\n"
+    md += "\n".join(to_markdown(approx).splitlines()[9:])
+    (reports / "reproduction.md").write_text(md, encoding="utf-8")
+    article_claims.claims(args.data).to_csv(reports / "article-claims.csv", index=False)
+    figs = write_figures(out / "figures", args.data)
     print(f"data: {len(data.list_datasets(args.data))} tables valid")
     print(f"checks: {report.summary()} -> {reports / 'data-checks.md'}")
     print(f"derived values -> {reports / 'derived-values.csv'}")
+    frame = to_frame(targets)
+    counts = frame.status.value_counts()
+    print(f"reproduction: {len(frame)} targets ("
+          + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("exact", "consistent", "discrepancy"))
+          + f") -> {reports / 'reproduction.csv'}")
     print(f"figures: {len(figs)} files -> {out / 'figures'}")
+    if args.notebooks:
+        from .notebooks import render_all
+
+        for path in render_all(Path(args.notebooks), reports / "notebooks"):
+            print(f"notebook -> {path}")
+    return 0
+
+
+def _cmd_snapshot(args) -> int:
+    """Refresh the regression snapshot of every reproduced number (after a deliberate change)."""
+    import json
+
+    from .analyses import all_approximations, all_targets
+    from .analyses.reproduction import snapshot
+
+    path = Path(args.out)
+    payload = {"targets": snapshot(all_targets(args.data)),
+               "approximations": snapshot(all_approximations(args.data))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"snapshot of {len(payload['targets'])} targets and {len(payload['approximations'])} "
+          f"approximations -> {path}")
     return 0
 
 
@@ -207,7 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="rebuild every report and figure")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("--out", default=".", help="output root (default: current folder)")
+    p.add_argument("--notebooks", metavar="DIR",
+                   help="also execute the notebooks in DIR and render them to HTML")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("snapshot", help="refresh the regression snapshot of reproduced numbers")
+    p.add_argument("--data", help="data folder (default: the repository's data/)")
+    p.add_argument("-o", "--out", default=str(SNAPSHOT), help=f"default: {SNAPSHOT}")
+    p.set_defaults(func=_cmd_snapshot)
     return parser
 
 

@@ -20,6 +20,7 @@ GEN       generic: given yi with vi or sei            yi, vi | sei
 """
 
 from .conversions import (
+    combine_arms,
     from_ci,
     from_p,
     from_t,
@@ -29,6 +30,7 @@ from .conversions import (
 from .escalc import MEASURES, RATIO_MEASURES, EffectSizeError, EffectSizes, escalc
 
 __all__ = [
+    "combine_arms",
     "MEASURES",
     "RATIO_MEASURES",
     "EffectSizeError",

@@ -171,3 +171,19 @@ def mean_sd_from_median(
         else:
             mean = (q1 + median + q3) / 3
     return MeanSD(float(mean), float(sd), scen, mm, "wan")
+
+
+def combine_arms(n1: float, m1: float, sd1: float, n2: float, m2: float, sd2: float
+                 ) -> tuple[float, float, float]:
+    """Combine two arms into one group: (n, mean, SD) of the union.
+
+    Cochrane Handbook (version 6, section 6.5.2.10, Table 6.5.a):
+    ``n = n1 + n2``, ``mean = (n1 m1 + n2 m2) / n``,
+    ``SD = sqrt(((n1 - 1) sd1^2 + (n2 - 1) sd2^2 + n1 n2 / n (m1 - m2)^2) / (n - 1))``,
+    which is the exact SD of the pooled sample. Used for Cherkin 2009's two verum arms.
+    """
+    n = n1 + n2
+    mean = (n1 * m1 + n2 * m2) / n
+    sd = float(np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2 + n1 * n2 / n * (m1 - m2) ** 2)
+                       / (n - 1)))
+    return float(n), float(mean), sd

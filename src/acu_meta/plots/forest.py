@@ -9,6 +9,7 @@ users can find it: ``label-i``, ``arm-i-<column>``, ``weight-i``, ``effect-i``, 
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,6 +127,8 @@ def forest(
     digits: int = 2,
     title: str | None = None,
     effect_label: str | None = None,
+    pooled: bool = True,
+    label_header: str = "Study",
 ) -> Figure:
     """Forest plot of a pooled result (or of subgroups with their subtotals).
 
@@ -150,6 +153,9 @@ def forest(
         end in arrows.
     max_label
         Longer study labels are shortened with an ellipsis; the row is never dropped.
+    pooled
+        False draws the rows only (no weights, diamond or heterogeneity footer): for rows that
+        must not be pooled, such as several outcomes of one trial.
 
     Returns
     -------
@@ -189,9 +195,11 @@ def forest(
     else:
         for i in _order(r, list(range(r.k)), sort):
             rows.append(_Row("study", study=i))
-        rows.append(_Row("blank"))
-    rows.append(_Row("pooled", {"label": f"Total ({r.level * 100:g}% CI)"}))
-    show_pi = prediction and r.model == "random" and not math.isnan(r.pi_low)
+        if pooled:
+            rows.append(_Row("blank"))
+    if pooled:
+        rows.append(_Row("pooled", {"label": f"Total ({r.level * 100:g}% CI)"}))
+    show_pi = pooled and prediction and r.model == "random" and not math.isnan(r.pi_low)
     if show_pi:
         rows.append(_Row("prediction", {"label": "Prediction interval"}))
     n_rows = len(rows)
@@ -199,18 +207,20 @@ def forest(
     # ---------------------------------------------------------------- layout (inches)
     label_w = min(max(1.6, 0.062 * max(len(_short(s, max_label)) for s in r.studies) + 0.2), 2.8)
     arm_w = [0.8 if h.startswith("Mean") else 0.55 for h in arm_heads]
-    panel_w, weight_w, eff_w = 2.6, 0.6, 1.45
+    panel_w, weight_w, eff_w = 2.6, (0.6 if pooled else 0.1), 1.45
     left_w = label_w + sum(arm_w)
     right_w = weight_w + eff_w
-    footer_lines = 4 + (1 if sub else 0)
-    height = ROW_IN * (n_rows + footer_lines + 1.5) + (0.3 if title else 0)
+    footer_lines = (4 if pooled else 2) + (1 if sub else 0)
+    title_lines = 0 if not title else len(textwrap.wrap(
+        title, width=max(40, int((label_w + sum(arm_w) + 2.6 + 2.05 + 0.3) * 11))))
+    height = ROW_IN * (n_rows + footer_lines + 1.5) + 0.22 * title_lines
     width = left_w + panel_w + right_w + 0.3
 
     with house_style():
         if ax is None:
             fig = Figure(figsize=(width, height))
             bottom = ROW_IN * (footer_lines + 1.2) / height
-            top_pad = (0.3 if title else 0.05) / height
+            top_pad = (0.22 * title_lines + 0.05) / height
             ax = fig.add_axes((left_w / width, bottom, panel_w / width, 1 - bottom - top_pad))
         else:
             fig = ax.figure
@@ -254,7 +264,7 @@ def forest(
 
         # column headers
         head_y = 1 if arm_heads else 0
-        ax.text(-fx(left_w), head_y, "Study", transform=trans, ha="left", va="center",
+        ax.text(-fx(left_w), head_y, label_header, transform=trans, ha="left", va="center",
                 weight="bold", gid="header-study")
         x = label_w
         arm_x = []
@@ -269,14 +279,16 @@ def forest(
             for mid, name in ((mid1, arm_labels[0]), (mid2, arm_labels[1])):
                 ax.text(-fx(left_w) + fx(mid), head_y - 1, name, transform=trans,
                         ha="center", va="center", weight="bold")
-        ax.text(1 + fx(weight_w), head_y, "Weight", transform=trans, ha="right", va="center",
-                weight="bold")
+        if pooled:
+            ax.text(1 + fx(weight_w), head_y, "Weight", transform=trans, ha="right",
+                    va="center", weight="bold")
         measure = effect_label or r.measure + (" (95% CI)" if r.level == 0.95 else
                                                f" ({r.level * 100:g}% CI)")
         ax.text(1 + fx(weight_w + eff_w), head_y, measure, transform=trans, ha="right",
                 va="center", weight="bold")
-        ax.text(1 + fx(weight_w + eff_w), head_y - 1, model_name, transform=trans, ha="right",
-                va="center", fontsize=7.5, gid="header-model")
+        if pooled:
+            ax.text(1 + fx(weight_w + eff_w), head_y - 1, model_name, transform=trans,
+                    ha="right", va="center", fontsize=7.5, gid="header-model")
 
         wmax = float(np.max(r.weights)) if r.k else 1.0
         disp = 0
@@ -292,14 +304,15 @@ def forest(
                     name = key if isinstance(key, str) else key[0]
                     ax.text(-fx(left_w) + fx(xr), y, _arm_cell(r.arms, i, key, fmt),
                             transform=trans, ha="right", va="center", gid=f"arm-{disp}-{name}")
-                ax.text(1 + fx(weight_w), y, f"{r.weights[i]:.1f}%", transform=trans, ha="right",
-                        va="center", gid=f"weight-{disp}")
+                if pooled:
+                    ax.text(1 + fx(weight_w), y, f"{r.weights[i]:.1f}%", transform=trans,
+                            ha="right", va="center", gid=f"weight-{disp}")
                 ax.text(1 + fx(weight_w + eff_w), y,
                         _effect_text(tr(r.yi[i]), tr(lo_i[i]), tr(hi_i[i]), digits),
                         transform=trans, ha="right", va="center", gid=f"effect-{disp}")
                 _whisker(ax, y, lo_i[i], hi_i[i], r.yi[i], xmin, xmax, tr, f"ci-{disp}")
                 if xmin <= r.yi[i] <= xmax:
-                    size = 3 + 9 * math.sqrt(r.weights[i] / wmax)
+                    size = 3 + 9 * math.sqrt(r.weights[i] / wmax) if pooled else 5
                     ax.plot([tr(r.yi[i])], [y], marker="s", ms=size, color=COLORS["study"],
                             ls="none", zorder=3, gid=f"square-{disp}")
                 disp += 1
@@ -347,7 +360,7 @@ def forest(
 
         # footer under the axis: heterogeneity, overall effect, subgroup differences, favours
         foot = [("footer-heterogeneity", heterogeneity_text(r)),
-                ("footer-overall", overall_text(r))]
+                ("footer-overall", overall_text(r))] if pooled else []
         if sub:
             i2 = max(0.0, 100 * (sub.Q_between - sub.Q_between_df) / sub.Q_between) \
                 if sub.Q_between > 0 else 0.0
@@ -365,7 +378,8 @@ def forest(
         ax.text(null_x + 0.02, -(ROW_IN * 1.7) / ax_h_in, favours[1], transform=ax.transAxes,
                 ha="left", va="center", fontsize=7.5, gid="favours-right")
         if title:
-            fig.suptitle(title, x=0.02, ha="left", fontsize=9, weight="bold")
+            fig.suptitle(textwrap.fill(title, width=max(40, int(fig.get_figwidth() * 11))),
+                         x=0.02, ha="left", fontsize=9, weight="bold")
     return fig
 
 
