@@ -192,6 +192,40 @@ def _cmd_forest(args) -> int:
     return 0
 
 
+def _cmd_network(args) -> int:
+    import json
+
+    import pandas as pd
+
+    from .data.userfile import read_network_csv
+    from .models.network import NetworkError
+    from .results.network import network
+
+    shape, cols = read_network_csv(args.file)
+    measure = (args.measure or ("OR" if shape == "binary" else "SMD")).upper()
+    fits = {"binary": ("OR", "RR", "RD"), "continuous": ("MD", "SMD")}[shape]
+    if measure not in fits:
+        raise ValueError(f"{args.file}: measure {measure} does not fit {shape} arms "
+                         f"({', '.join(fits)})")
+    try:
+        res = network(pd.DataFrame(cols), measure=measure, method=args.method,
+                      reference=args.reference, level=args.level)
+    except NetworkError as err:
+        raise ValueError(f"{args.file}: {err}") from None
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+    else:
+        print(res.summary())
+        print()
+        print(res.league_table().to_string())
+    if args.plot:
+        from .plots import save_figure
+        from .plots.network import network_graph
+
+        save_figure(network_graph(res), args.plot)
+    return 0
+
+
 def _add_pool_options(p) -> None:
     p.add_argument("file", help="CSV: study plus yi,vi | yi,sei | treat_mean,treat_sd,treat_n,"
                    "control_mean,control_sd,control_n | treat_events,treat_n,control_events,"
@@ -243,6 +277,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pool_options(p)
     p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=_cmd_forest)
+
+    p = sub.add_parser("network", help="network meta-analysis of a long-format CSV of arms")
+    p.add_argument("file", help="CSV with header study,treatment,events,n or "
+                   "study,treatment,mean,sd,n (one row per study arm)")
+    p.add_argument("--measure", type=str.upper, choices=["OR", "RR", "RD", "MD", "SMD"],
+                   help="effect measure (default: OR for events, SMD for means)")
+    p.add_argument("--method", type=str.upper, default="REML", choices=["FE", "REML", "DL"])
+    p.add_argument("--reference", help="reference treatment (default: the first in the file)")
+    p.add_argument("--level", type=float, default=95)
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--plot", metavar="OUT", help="also write the network graph (.png/.svg/.pdf)")
+    p.set_defaults(func=_cmd_network)
 
     p = sub.add_parser("reproduce", help="rebuild every report and figure")
     p.add_argument("--data", help="data folder (default: the repository's data/)")

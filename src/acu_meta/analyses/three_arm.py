@@ -125,6 +125,58 @@ def specific_vs_nonspecific(where=None) -> dict:
                 v.estimate / (v.estimate + s.estimate)}
 
 
+def network_arms(where=None, verum: str = "combined") -> pd.DataFrame:
+    """Arm-level rows (study, treatment, mean, sd, n) for the network of GERAC and Cherkin.
+
+    Nodes: ``verum``; ``sham`` (GERAC's minimal needling at non-acupuncture points and
+    Cherkin's non-penetrating simulated acupuncture: both imitate acupuncture without its
+    specific needling, so they form one node, a simplification the notebook discusses);
+    ``usual_care`` (GERAC's conventional guideline-based care and Cherkin's usual care: both
+    are the usual non-acupuncture treatment). ``verum="combined"`` pools Cherkin's two real
+    arms into one verum group (Cochrane Handbook 6.5.2.10); ``verum="separate"`` keeps them as
+    ``verum_individualized`` and ``verum_standardized`` and GERAC's verum as ``verum_gerac``.
+    Means are negated (both outcomes: lower = better) so that a positive SMD is a benefit.
+    """
+    if verum not in ("combined", "separate"):
+        raise ValueError("verum must be 'combined' or 'separate'")
+    ao = data.load("arm_outcomes", where)
+    arms = data.load("arms", where)
+    rows = []
+    g = ao[(ao.study_id == "haake2007") & (ao.outcome == "cpgs_pain") & (ao.timepoint == "6wk")
+           & (ao.location == "Table 6")].set_index("arm")
+    names = {"verum": "verum" if verum == "combined" else "verum_gerac", "sham": "sham",
+             "conventional": "usual_care"}
+    for arm, node in names.items():
+        rows.append({"study": "GERAC 2007", "treatment": node, "mean": -g.loc[arm, "mean"],
+                     "sd": g.loc[arm, "sd"], "n": float(g.loc[arm, "n"])})
+    c = ao[(ao.study_id == "cherkin2009") & (ao.outcome == "rmdq") & (ao.timepoint == "8wk")
+           & (ao.source_id == "dataex")].set_index("arm")
+    n = arms[arms.study_id == "cherkin2009"].set_index("arm").n_randomized.astype(float)
+    if verum == "combined":
+        nv, mv, sv = combine_arms(n["individualized"], c.loc["individualized", "mean"],
+                                  c.loc["individualized", "sd"], n["standardized"],
+                                  c.loc["standardized", "mean"], c.loc["standardized", "sd"])
+        cherkin = [("verum", mv, sv, nv)]
+    else:
+        cherkin = [(f"verum_{a}", c.loc[a, "mean"], c.loc[a, "sd"], n[a])
+                   for a in ("individualized", "standardized")]
+    cherkin += [("sham", c.loc["simulated", "mean"], c.loc["simulated", "sd"], n["simulated"]),
+                ("usual_care", c.loc["usual_care", "mean"], c.loc["usual_care", "sd"],
+                 n["usual_care"])]
+    for node, m, sd, nn in cherkin:
+        rows.append({"study": "Cherkin 2009", "treatment": node, "mean": -m, "sd": sd, "n": nn})
+    return pd.DataFrame(rows)
+
+
+def network_model(where=None, verum: str = "combined", method: str = "REML"):
+    """Network meta-analysis (SMD, positive = benefit) of GERAC and Cherkin, reference usual
+    care; see :func:`network_arms` for the nodes."""
+    from ..results.network import network
+
+    return network(network_arms(where, verum), measure="SMD", method=method,
+                   reference="usual_care", larger_is_better=True)
+
+
 def madsen2009_rows(include_excluded: bool = True) -> MetaResult:
     """The four Madsen 2009 forest-plot rows transcribed (secondary, Bland teaching page):
     SMD with SE from the printed 95% CI, SE = (upper - lower) / (2 x 1.96). Fanti's printed CI
@@ -196,6 +248,13 @@ def figures(where=None) -> dict:
             r, favours=(f"Favours {second}", f"Favours {first}"),
             effect_label="SMD, benefit > 0",
             title=f"{comp.capitalize()}: SMD, positive = better with {first}")
+    from ..plots.network import network_forest, network_graph
+
+    net = network_model(where)
+    figs["three_arm_network_graph"] = network_graph(net)
+    figs["three_arm_network_forest"] = network_forest(
+        net, favours=("Favours usual care", "Favours treatment"),
+        title="Network (GERAC + Cherkin): each treatment vs usual care, SMD, positive = benefit")
     figs["madsen2009_rows_funnel"] = funnel(
         madsen2009_rows(), xlabel="SMD (acupuncture vs placebo acupuncture; 4 of 13 rows)")
     return figs

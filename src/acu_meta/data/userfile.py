@@ -177,3 +177,74 @@ def read_study_csv(path: str | Path, drop_missing: bool = False) -> StudyTable:
         extra={h: tuple(v) for h, v in extra.items()}, lines=tuple(lines),
         excluded=tuple(excluded),
     )
+
+
+NETWORK_SHAPES = {"binary": ("events", "n"), "continuous": ("mean", "sd", "n")}
+
+
+def read_network_csv(path: str | Path) -> tuple[str, dict[str, list]]:
+    """Read a long-format network CSV: ``study,treatment,events,n`` or
+    ``study,treatment,mean,sd,n`` (one row per study arm). Returns (shape, columns)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{shown}: file not found") from None
+    if b"\x00" in raw:
+        raise InputError(f"{shown}: not a text CSV file (binary content)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{shown}: not a UTF-8 text CSV file") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise InputError(f"{shown}: file is empty (no header row)")
+    header = [h.strip() for h in rows[0]]
+    for col in ("study", "treatment"):
+        if col not in header:
+            raise InputError(f"{shown}, line 1, column {col!r}: required column is missing")
+    shape = "binary" if "events" in header else "continuous"
+    for col in NETWORK_SHAPES[shape]:
+        if col not in header:
+            raise InputError(f"{shown}, line 1, column {col!r}: required column is missing "
+                             "(header must be study,treatment,events,n or "
+                             "study,treatment,mean,sd,n)")
+    idx = {h: i for i, h in enumerate(header)}
+    cols: dict[str, list] = {c: [] for c in ("study", "treatment", *NETWORK_SHAPES[shape])}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(f"{shown}, line {line}: has {len(row)} cells, the header has "
+                             f"{len(header)}")
+        for col in ("study", "treatment"):
+            if not row[idx[col]].strip():
+                what = "treatment name is blank" if col == "treatment" else "study label is missing"
+                raise InputError(f"{shown}, line {line}, column {col!r}: {what}")
+            cols[col].append(row[idx[col]].strip())
+        vals = {}
+        for col in NETWORK_SHAPES[shape]:
+            cell = row[idx[col]].strip()
+            if not cell:
+                raise InputError(f"{shown}, line {line}, column {col!r}: missing value")
+            vals[col] = _number(cell, shown, line, col)
+        for col, v in vals.items():
+            where = f"{shown}, line {line}, column {col!r}"
+            if col == "n" and (v != int(v) or v < 1):
+                raise InputError(f"{where}: sample size {v:g} must be a whole number >= 1")
+            if col == "events" and (v != int(v) or v < 0):
+                raise InputError(f"{where}: event count {v:g} must be a whole number >= 0")
+            if col == "sd" and v <= 0:
+                raise InputError(f"{where}: standard deviation {v:g} must be positive")
+        if shape == "binary" and vals["events"] > vals["n"]:
+            raise InputError(f"{shown}, line {line}, column 'events': {vals['events']:g} events "
+                             f"exceed n = {vals['n']:g}")
+        if shape == "continuous" and vals["n"] < 2:
+            raise InputError(f"{shown}, line {line}, column 'n': n = {vals['n']:g}; an SD needs "
+                             "n >= 2")
+        for col, v in vals.items():
+            cols[col].append(v)
+    if not cols["study"]:
+        raise InputError(f"{shown}: no data rows below the header")
+    return shape, cols

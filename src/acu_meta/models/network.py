@@ -1,0 +1,312 @@
+"""Contrast-based network meta-analysis (numbers only; results in :mod:`acu_meta.results`).
+
+Data. Each study contributes the contrasts of its arms against one baseline arm (the arm
+whose treatment comes first in the treatment order, reference first). Within a study the
+contrasts share the baseline arm, so they are correlated: ``cov(y_j, y_l) = var(baseline arm's
+contribution)``:
+
+=======  ===========================================================================
+measure  covariance between two contrasts sharing baseline arm b
+=======  ===========================================================================
+MD       sd_b^2 / n_b
+SMD      1 / n_b + g_j g_l / (2 N), N the study's total n (Gleser & Olkin 2009)
+OR       1 / a_b + 1 / (n_b - a_b)   (cells after continuity correction)
+RR       1 / a_b - 1 / n_b
+RD       p_b (1 - p_b) / n_b
+=======  ===========================================================================
+
+Binary arms get escalc's default continuity correction per study: 1/2 is added to the events
+and non-events of every arm of a study in which any arm has a zero cell.
+
+Model. ``y = X d + u + e``, ``e ~ N(0, V)`` (block-diagonal V), ``u ~ N(0, tau2 R)`` with one
+common tau2 and ``R`` having 1 on the diagonal and 1/2 between contrasts of the same study
+(metafor: ``rma.mv(yi, V, mods = X, random = ~ comp | study, rho = 1/2)``). X has one column per
+non-reference treatment (+1 for treat1, -1 for treat2). tau2: fixed at 0 (common effect),
+REML (maximized by bracketing the REML score and Brent's method, as the pairwise engine), or
+the generalized DerSimonian-Laird method of moments ``(Q - df) / tr(P0 R)``, which reduces to
+DL for two treatments. Q is decomposed into within-design heterogeneity and between-design
+inconsistency (design-by-treatment interaction; Krahn, Binder & Koenig 2013).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+from ..effects.escalc import escalc
+from ._core import ModelError
+
+
+class NetworkError(ValueError):
+    """A network that cannot be analysed (one-arm study, disconnected network, ...)."""
+
+
+@dataclass(frozen=True)
+class Contrasts:
+    """Stacked study contrasts (treat1 vs treat2, treat2 = the study's baseline arm)."""
+
+    measure: str
+    study: tuple[str, ...]
+    treat1: tuple[str, ...]
+    treat2: tuple[str, ...]
+    yi: np.ndarray
+    V: np.ndarray  # full within-study covariance, block diagonal
+    design: tuple[str, ...]  # the study's treatments, ordered, joined by ":"
+    n_by_treatment: dict[str, float]
+
+
+def components(edges: list[tuple[str, str]], nodes: list[str]) -> list[list[str]]:
+    """Connected components of the treatment graph (union-find)."""
+    parent = {n: n for n in nodes}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+    groups = defaultdict(list)
+    for n in nodes:
+        groups[find(n)].append(n)
+    return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g))
+
+
+def order_treatments(treatments, reference: str | None) -> list[str]:
+    seen = list(dict.fromkeys(treatments))
+    if reference is not None:
+        if reference not in seen:
+            raise NetworkError(f"reference treatment {reference!r} is not in the data")
+        seen.remove(reference)
+        seen.insert(0, reference)
+    return seen
+
+
+def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, mean=None,
+                        sd=None, reference: str | None = None) -> tuple[Contrasts, list[str]]:
+    """Build the contrast data from arm-level rows (one row per study arm)."""
+    measure = measure.upper()
+    study = [str(s) for s in study]
+    treatment = [str(t) for t in treatment]
+    order = order_treatments(treatment, reference)
+    rank = {t: i for i, t in enumerate(order)}
+    by_study: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(study):
+        by_study[s].append(i)
+    binary = measure in ("OR", "RR", "RD")
+    if binary and (events is None or n is None):
+        raise NetworkError(f"measure {measure} needs events and n per arm")
+    if not binary and measure in ("MD", "SMD") and (mean is None or sd is None or n is None):
+        raise NetworkError(f"measure {measure} needs mean, sd and n per arm")
+    if measure not in ("OR", "RR", "RD", "MD", "SMD"):
+        raise NetworkError(f"network measure must be OR, RR, RD, MD or SMD, not {measure}")
+    rows_s, rows_t1, rows_t2, ys, designs = [], [], [], [], []
+    blocks = []
+    edges = []
+    n_by_t: dict[str, float] = defaultdict(float)
+    for s, idx in by_study.items():
+        trts = [treatment[i] for i in idx]
+        if len(idx) < 2:
+            raise NetworkError(f"study {s!r} has one arm ({trts[0]}); a study needs two or more")
+        if len(set(trts)) < len(trts):
+            raise NetworkError(f"study {s!r} lists treatment {trts[0]!r} twice")
+        idx = sorted(idx, key=lambda i: rank[treatment[i]])
+        base = idx[0]
+        arms = idx[1:]
+        for i in idx:
+            n_by_t[treatment[i]] += float(n[i])
+        for i in arms:
+            edges.append((treatment[i], treatment[base]))
+        if binary:
+            ev = np.array([float(events[i]) for i in idx])
+            nn = np.array([float(n[i]) for i in idx])
+            if np.any((ev == 0) | (ev == nn)):
+                ev, nn = ev + 0.5, nn + 1.0
+            a_b, n_b = ev[0], nn[0]
+            y = []
+            for j in range(1, len(idx)):
+                es = escalc(measure, ai=[ev[j]], n1i=[nn[j]], ci=[a_b], n2i=[n_b], add=0)
+                y.append((es.yi[0], es.vi[0]))
+            if measure == "OR":
+                cov = 1 / a_b + 1 / (n_b - a_b)
+            elif measure == "RR":
+                cov = 1 / a_b - 1 / n_b
+            else:
+                cov = (a_b / n_b) * (1 - a_b / n_b) / n_b
+            covm = np.full((len(arms), len(arms)), cov)
+        else:
+            m = [float(mean[i]) for i in idx]
+            sdv = [float(sd[i]) for i in idx]
+            nn = [float(n[i]) for i in idx]
+            y = []
+            for j in range(1, len(idx)):
+                es = escalc(measure, m1i=[m[j]], sd1i=[sdv[j]], n1i=[nn[j]], m2i=[m[0]],
+                            sd2i=[sdv[0]], n2i=[nn[0]])
+                y.append((es.yi[0], es.vi[0]))
+            if measure == "MD":
+                covm = np.full((len(arms), len(arms)), sdv[0] ** 2 / nn[0])
+            else:
+                g = np.array([v[0] for v in y])
+                covm = 1 / nn[0] + np.outer(g, g) / (2 * sum(nn))
+        block = covm.copy()
+        np.fill_diagonal(block, [v[1] for v in y])
+        blocks.append(block)
+        design = ":".join(treatment[i] for i in idx)
+        for j, i in enumerate(arms):
+            rows_s.append(s)
+            rows_t1.append(treatment[i])
+            rows_t2.append(treatment[base])
+            ys.append(y[j][0])
+            designs.append(design)
+    comps = components(edges, order)
+    if len(comps) > 1:
+        raise NetworkError("the network is disconnected: "
+                           + " | ".join("{" + ", ".join(c) + "}" for c in comps))
+    size = sum(b.shape[0] for b in blocks)
+    V = np.zeros((size, size))
+    pos = 0
+    for b in blocks:
+        k = b.shape[0]
+        V[pos:pos + k, pos:pos + k] = b
+        pos += k
+    return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys), V,
+                     tuple(designs), dict(n_by_t)), order
+
+
+def design_matrix(c: Contrasts, order: list[str]) -> np.ndarray:
+    col = {t: j - 1 for j, t in enumerate(order) if j > 0}
+    X = np.zeros((len(c.yi), len(order) - 1))
+    for r, (t1, t2) in enumerate(zip(c.treat1, c.treat2, strict=True)):
+        if t1 in col:
+            X[r, col[t1]] += 1
+        if t2 in col:
+            X[r, col[t2]] -= 1
+    return X
+
+
+def study_correlation(c: Contrasts) -> np.ndarray:
+    """R: 1 on the diagonal, 1/2 between contrasts of the same study, 0 elsewhere."""
+    s = np.array(c.study)
+    R = np.where(s[:, None] == s[None, :], 0.5, 0.0)
+    np.fill_diagonal(R, 1.0)
+    return R
+
+
+@dataclass(frozen=True)
+class NetFit:
+    beta: np.ndarray  # effects of non-reference treatments vs the reference
+    vb: np.ndarray
+    tau2: float
+    Q: float
+    Q_df: int
+    Q_within: float
+    Q_within_df: int
+    Q_between: float
+    Q_between_df: int
+    method: str
+
+
+def _gls(y, S, X):
+    W = np.linalg.inv(S)
+    XtW = X.T @ W
+    A = XtW @ X
+    Ainv = np.linalg.inv(A)
+    beta = Ainv @ (XtW @ y)
+    r = y - X @ beta
+    return beta, Ainv, W, float(r @ W @ r)
+
+
+def _pmat(W, X, Ainv):
+    return W - W @ X @ Ainv @ X.T @ W
+
+
+def _reml_parts(t, y, V, R, X):
+    S = V + t * R
+    beta, Ainv, W, q = _gls(y, S, X)
+    P = _pmat(W, X, Ainv)
+    Py = P @ y
+    score = float(Py @ R @ Py - np.trace(P @ R))
+    sign, logdet = np.linalg.slogdet(S)
+    _, logdetA = np.linalg.slogdet(np.linalg.inv(Ainv))
+    ll = -0.5 * (logdet + logdetA + q)
+    return score, ll
+
+
+def _reml_tau2(y, V, R, X) -> float:
+    scale = max(float(np.var(y)), float(np.mean(np.diag(V))), 1e-12)
+
+    def sc(t):
+        return _reml_parts(t, y, V, R, X)[0]
+
+    if X.shape[0] <= X.shape[1]:
+        return 0.0
+    hi = scale
+    for _ in range(2000):
+        if sc(hi) < 0:
+            break
+        hi *= 2
+    grid = np.concatenate([[0.0], np.geomspace(hi * 1e-10, hi, 48)])
+    vals = [sc(t) for t in grid]
+    cands = [0.0] if vals[0] <= 0 else []
+    for i in range(len(grid) - 1):
+        if vals[i] > 0 >= vals[i + 1]:
+            cands.append(optimize.brentq(sc, grid[i], grid[i + 1], xtol=1e-15 * scale,
+                                         rtol=4 * np.finfo(float).eps, maxiter=500))
+    if not cands:  # pragma: no cover - sc(0) > 0 and sc(hi) < 0 guarantee a sign change
+        raise ModelError("no REML maximum bracketed")
+    return float(max(cands, key=lambda t: _reml_parts(t, y, V, R, X)[1]))
+
+
+def q_decomposition(c: Contrasts) -> tuple[float, int]:
+    """Q within designs (each design fitted with its own effects) and its df."""
+    q_w, df_w = 0.0, 0
+    designs = defaultdict(list)
+    for r, d in enumerate(c.design):
+        designs[d].append(r)
+    for d, rows in designs.items():
+        rows = np.array(rows)
+        sub_order = d.split(":")  # the design's own baseline first
+        sub = Contrasts(c.measure, tuple(c.study[r] for r in rows),
+                        tuple(c.treat1[r] for r in rows), tuple(c.treat2[r] for r in rows),
+                        c.yi[rows], c.V[np.ix_(rows, rows)], tuple(c.design[r] for r in rows),
+                        {})
+        X = design_matrix(sub, sub_order)
+        _, _, _, q = _gls(sub.yi, sub.V, X)
+        q_w += q
+        df_w += len(rows) - X.shape[1]
+    return q_w, df_w
+
+
+def fit_network(c: Contrasts, order: list[str], method: str = "REML",
+                tau2: float | None = None) -> NetFit:
+    """Fit the common-effect (``FE``) or random-effects (``REML``, ``DL``) network model."""
+    method = method.upper()
+    if method not in ("FE", "REML", "DL"):
+        raise NetworkError("network method must be FE, REML or DL")
+    X = design_matrix(c, order)
+    R = study_correlation(c)
+    y, V = c.yi, c.V
+    _, A0inv, W0, Q = _gls(y, V, X)
+    df = len(y) - X.shape[1]
+    if tau2 is not None:
+        t2 = float(tau2)
+    elif method == "FE" or df <= 0:
+        t2 = 0.0
+    elif method == "DL":
+        P0 = _pmat(W0, X, A0inv)
+        t2 = max(0.0, (Q - df) / float(np.trace(P0 @ R)))
+    else:
+        t2 = _reml_tau2(y, V, R, X)
+    beta, Ainv, _, _ = _gls(y, V + t2 * R, X)
+    q_w, df_w = q_decomposition(c)
+    return NetFit(beta, Ainv, t2, Q, df, q_w, df_w, Q - q_w, df - df_w, method)
+
+
+def chi2_p(q: float, df: int) -> float:
+    return float(stats.chi2.sf(q, df)) if df > 0 else float("nan")

@@ -1,0 +1,86 @@
+"""Network plots: the evidence graph and a forest plot of every treatment vs the reference."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from matplotlib.figure import Figure
+
+from ..effects import escalc
+from ..results import pool
+from ..results.network import NetworkResult
+from ._style import COLORS, house_style
+from .forest import forest
+
+
+def network_graph(result: NetworkResult, *, ax=None, edge_weight: str = "studies") -> Figure:
+    """Treatments on a circle; edge width by the number of studies comparing the two
+    treatments directly (``edge_weight="studies"``) or by the precision of the direct
+    estimate (``"precision"``); node area by the number of patients. Edge labels give the
+    number of studies."""
+    c = result.contrasts
+    pairs = Counter()
+    for s in dict.fromkeys(c.study):
+        rows = [r for r, ss in enumerate(c.study) if ss == s]
+        trts = [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
+        for i, a in enumerate(trts):
+            for b in trts[i + 1:]:
+                pairs[tuple(sorted((a, b)))] += 1
+    T = len(result.treatments)
+    angles = [math.pi / 2 - 2 * math.pi * i / T for i in range(T)]
+    pos = {t: (math.cos(a), math.sin(a)) for t, a in zip(result.treatments, angles, strict=True)}
+    with house_style():
+        if ax is None:
+            fig = Figure(figsize=(4.8, 4.4))
+            ax = fig.add_subplot(111)
+        else:
+            fig = ax.figure
+        if edge_weight == "precision":
+            ns = result.netsplit().set_index("comparison")
+            prec = {tuple(sorted(k.split(" vs "))): 1 / v**2 for k, v in ns.direct_se.items()}
+            top = max(prec.values())
+            widths = {k: 1 + 7 * prec[k] / top for k in pairs}
+        else:
+            top = max(pairs.values())
+            widths = {k: 1 + 7 * v / top for k, v in pairs.items()}
+        for (a, b), k in pairs.items():
+            (x1, y1), (x2, y2) = pos[a], pos[b]
+            ax.plot([x1, x2], [y1, y2], color=COLORS["subtle"], lw=widths[(a, b)], zorder=1,
+                    solid_capstyle="round", gid=f"edge-{a}-{b}")
+            ax.text(x1 + 0.4 * (x2 - x1), y1 + 0.4 * (y2 - y1), str(k), fontsize=7,
+                    ha="center", va="center",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"}, zorder=3)
+        nmax = max(c.n_by_treatment.values())
+        for t, (x, y) in pos.items():
+            size = 150 + 1100 * c.n_by_treatment.get(t, 0) / nmax
+            ax.scatter([x], [y], s=size, color="white", edgecolors="black", lw=1.0, zorder=2,
+                       gid=f"node-{t}")
+            ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
+            ax.text(x * 1.22 + (0.08 if x > 0.3 else -0.08 if x < -0.3 else 0),
+                    y * (1.36 if abs(y) > 0.3 else 1.0),
+                    t.replace("_", " "), ha=ha, va="center", fontsize=8, gid=f"label-{t}")
+        ax.set_xlim(-2.0, 2.0)
+        ax.set_ylim(-1.5, 1.5)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        fig.tight_layout()
+    return fig
+
+
+def network_forest(result: NetworkResult, *, ax=None, favours=("Favours reference",
+                                                                 "Favours treatment"),
+                   title: str | None = None) -> Figure:
+    """Forest plot of every treatment vs the reference (network estimates, not pooled)."""
+    rows = [i for i, t in enumerate(result.treatments) if t != result.reference]
+    yi = result.estimate[rows]
+    vi = result.se[rows] ** 2
+    labels = [f"{result.treatments[i]} vs {result.reference}" for i in rows]
+    res = pool(escalc("GEN", yi=yi, vi=vi, study=labels), method="FE")
+    if result.ratio:
+        from dataclasses import replace
+
+        res = replace(res, measure=result.measure)
+    return forest(res, ax=ax, pooled=False, favours=favours, label_header="Comparison",
+                  effect_label=f"{result.measure} (95% CI)", title=title)
+
