@@ -101,8 +101,8 @@ def _check(col: str, value: float, row: dict[str, float], shown: str, line: int)
                          f"{value:g} must be positive")
 
 
-def read_study_csv(path: str | Path, drop_missing: bool = False) -> StudyTable:
-    """Read and validate a user's study CSV (see the module docstring)."""
+def _read_rows(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
+    """Read a CSV strictly: (shown path, stripped header, rows below it)."""
     path = Path(path)
     shown = str(path)
     try:
@@ -124,6 +124,12 @@ def read_study_csv(path: str | Path, drop_missing: bool = False) -> StudyTable:
     dup = {h for h in header if header.count(h) > 1}
     if dup:
         raise InputError(f"{shown}, line 1, column {sorted(dup)[0]!r}: column appears twice")
+    return shown, header, rows
+
+
+def read_study_csv(path: str | Path, drop_missing: bool = False) -> StudyTable:
+    """Read and validate a user's study CSV (see the module docstring)."""
+    shown, header, rows = _read_rows(path)
     shape, needed = _shape(header, shown)
     idx = {h: i for i, h in enumerate(header)}
     study, lines, excluded = [], [], []
@@ -185,22 +191,7 @@ NETWORK_SHAPES = {"binary": ("events", "n"), "continuous": ("mean", "sd", "n")}
 def read_network_csv(path: str | Path) -> tuple[str, dict[str, list]]:
     """Read a long-format network CSV: ``study,treatment,events,n`` or
     ``study,treatment,mean,sd,n`` (one row per study arm). Returns (shape, columns)."""
-    path = Path(path)
-    shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{shown}: file not found") from None
-    if b"\x00" in raw:
-        raise InputError(f"{shown}: not a text CSV file (binary content)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{shown}: not a UTF-8 text CSV file") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not any(c.strip() for c in rows[0]):
-        raise InputError(f"{shown}: file is empty (no header row)")
-    header = [h.strip() for h in rows[0]]
+    shown, header, rows = _read_rows(path)
     for col in ("study", "treatment"):
         if col not in header:
             raise InputError(f"{shown}, line 1, column {col!r}: required column is missing")
