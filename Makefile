@@ -37,8 +37,10 @@ metafor-reference:
 	Rscript validation/metafor/reference.R
 	Rscript validation/metafor/plots_reference.R
 	Rscript validation/metafor/network_reference.R
+	Rscript validation/metafor/sensitivity_reference.R
 	git diff --exit-code -- tests/fixtures/metafor_reference.json tests/fixtures/metafor_baujat.json \
-	  tests/fixtures/metafor_network.json tests/fixtures/network_arms
+	  tests/fixtures/metafor_network.json tests/fixtures/network_arms \
+	  tests/fixtures/metafor_sensitivity.json
 
 # Regenerate the baseline images of the plot regression tests (after an intended change of
 # the plots; review the new images before committing them).

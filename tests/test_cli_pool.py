@@ -192,3 +192,22 @@ def test_empty_or_binary_file(tmp_path, content, needle):
 def test_measure_that_does_not_fit_the_data(tmp_path, capsys):
     status, _, err = _run(capsys, "pool", str(_generic_csv(tmp_path)), "--measure", "OR")
     assert status == 2 and "does not fit" in err
+
+
+def test_pool_bias_and_leave_one_out_json(tmp_path, capsys):
+    status, out, _ = _run(capsys, "pool", str(_binary_csv(tmp_path)), "--measure", "RR",
+                          "--bias", "--leave-one-out", "--json")
+    assert status == 0
+    res = json.loads(out)
+    assert set(res["bias"]) == {"egger_stat", "egger_p", "egger_classic_t", "egger_classic_p",
+                                "begg_tau", "begg_p", "trimfill_k0", "trimfill_side",
+                                "trimfill_estimate", "failsafe_n"}
+    # dat.bcg, RR: Begg tau 0.0256 (p 0.9524) and Rosenthal fail-safe N 598 (issue #8)
+    assert round(res["bias"]["begg_tau"], 4) == 0.0256 and round(res["bias"]["begg_p"], 4) == 0.9524
+    assert res["bias"]["failsafe_n"] == 598
+    loo = res["leave_one_out"]
+    assert len(loo) == 13 and set(loo[0]) == {"study", "estimate", "ci_low", "ci_high", "tau2",
+                                              "I2"}
+    status, out, _ = _run(capsys, "pool", str(_binary_csv(tmp_path)), "--measure", "RR",
+                          "--bias", "--leave-one-out")
+    assert status == 0 and "Leave-one-out" in out

@@ -137,13 +137,36 @@ def _cmd_pool(args) -> int:
     import dataclasses
     import json
 
+    from .results.sensitivity import (
+        bias_summary,
+        fsn,
+        leave_one_out,
+        leave_one_out_records,
+        ranktest,
+        regtest,
+        trimfill,
+    )
+
     table, res = _pooled_from_file(args)
     if table.excluded:
         res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        payload = res.to_dict()
+        if args.bias:
+            payload["bias"] = bias_summary(res)
+        if args.leave_one_out:
+            payload["leave_one_out"] = leave_one_out_records(res)
+        print(json.dumps(payload, indent=2))
     else:
         print(res.summary())
+        if args.bias:
+            for obj in (regtest(res), regtest(res, model="lm"), ranktest(res), trimfill(res),
+                        fsn(res)):
+                print()
+                print(obj.summary())
+        if args.leave_one_out:
+            print()
+            print(leave_one_out(res).summary())
     return 0
 
 
@@ -259,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pool", help="meta-analysis of a CSV of studies (metafor's numbers)")
     _add_pool_options(p)
+    p.add_argument("--bias", action="store_true",
+                   help="small-study effects: Egger (rma and lm), Begg, trim-and-fill, "
+                        "fail-safe N")
+    p.add_argument("--leave-one-out", action="store_true", help="leave-one-out refits")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_pool)
 

@@ -1,0 +1,701 @@
+"""Numeric core of sensitivity and small-study-effect analyses, as metafor 3.8.1.
+
+Numbers only (numpy / scipy); the public result objects are in
+:mod:`acu_meta.results.sensitivity`. Every refit goes through :func:`acu_meta.models.fit`, so
+iterative tau2 estimators always converge. Each function states the metafor rule it follows
+(read from metafor's source, implemented from the definitions).
+
+Functions
+---------
+:func:`refit`
+    One intercept-only model summarised as a row of metafor's ``leave1out()`` / ``cumul()``.
+:func:`leave_one_out`, :func:`cumulative`
+    ``leave1out.rma.uni`` / ``cumul.rma.uni``: refits with the model's method, test and level.
+:func:`influence_measures`
+    ``influence.rma.uni``: rstudent, dffits, cook.d, cov.r, tau2.del, QE.del, hat, weight,
+    dfbetas and metafor's influence flag.
+:func:`regression_test`
+    ``regtest``: the meta-regression on sei (or vi) with the model's method and test
+    (``model="rma"``), or the classical weighted regression (``model="lm"``).
+:func:`rank_test`
+    ``ranktest``: Kendall's tau between standardized deviates and sampling variances.
+:func:`trim_and_fill`
+    ``trimfill.rma.uni``: estimators L0 and R0, side estimated as metafor does.
+:func:`wls_regression`, :func:`pet_peese`
+    PET (yi on sei) and PEESE (yi on vi), weighted least squares with multiplicative dispersion.
+:func:`fail_safe_n`
+    ``fsn``: Rosenthal (Stouffer or Fisher), Orwin, Rosenberg.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ._core import ModelError, fit
+
+_EPS = np.finfo(float).eps
+
+
+# ------------------------------------------------------------------------------ one refit
+
+
+@dataclass(frozen=True)
+class Refit:
+    """One intercept-only fit, as a row of metafor's ``leave1out()`` / ``cumul()`` output."""
+
+    k: int
+    estimate: float
+    se: float
+    statistic: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    df: float  # t-test df (k - 1) or inf for z
+    Q: float
+    Q_p: float
+    tau2: float
+    I2: float
+    H2: float
+    s2w: float  # Knapp-Hartung scale factor (1 for z tests)
+
+
+def _crit(level: float, df: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2) if math.isinf(df)
+                 else stats.t.ppf(0.5 + level / 2, df))
+
+
+def _pval(stat: float, df: float) -> float:
+    if math.isnan(stat):
+        return math.nan
+    return float(2 * (stats.norm.sf(abs(stat)) if math.isinf(df) else stats.t.sf(abs(stat), df)))
+
+
+def refit(y, v, method: str, hksj: bool, level: float) -> Refit:
+    """Fit ``y``, ``v`` (intercept only) and summarise it as metafor's ``rma.uni`` would.
+
+    metafor's rules for a single study (k = 1): the test falls back to z (``test="z"``, with a
+    warning), tau2 = 0, Q = 0 with p = 1, I2 = 0 and H2 = 1.
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    k = len(y)
+    if k == 1:
+        est, se = float(y[0]), float(math.sqrt(v[0]))
+        stat = est / se
+        crit = _crit(level, math.inf)
+        return Refit(1, est, se, stat, _pval(stat, math.inf), est - crit * se, est + crit * se,
+                     math.inf, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0)
+    f = fit(y, v, method=method, hksj=hksj)
+    est, se = float(f.beta[0]), float(math.sqrt(f.vb[0, 0]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = float(np.divide(est, se))
+    df = f.df if hksj else math.inf
+    crit = _crit(level, df)
+    return Refit(k, est, se, stat, _pval(stat, df), est - crit * se, est + crit * se, df,
+                 f.QE, f.QE_p, f.tau2, f.I2, f.H2, f.s2_hksj)
+
+
+def _stack(fits: list[Refit]) -> dict[str, np.ndarray]:
+    names = ("estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "df", "Q", "Q_p",
+             "tau2", "I2", "H2")
+    return {n: np.array([getattr(f, n) for f in fits], dtype=float) for n in names}
+
+
+def leave_one_out(y, v, method: str, hksj: bool, level: float) -> dict[str, np.ndarray]:
+    """metafor's ``leave1out.rma.uni``: refit without each study in turn.
+
+    Each refit uses the model's tau2 method, test (z or Knapp-Hartung) and level. Returns
+    arrays keyed estimate, se, statistic, p_value, ci_low, ci_high, df, Q, Q_p, tau2, I2, H2.
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    k = len(y)
+    if k < 2:
+        raise ModelError("leave-one-out needs at least 2 studies (metafor: stopped because k = 1)")
+    fits = []
+    for i in range(k):
+        keep = np.arange(k) != i
+        fits.append(refit(y[keep], v[keep], method, hksj, level))
+    return _stack(fits)
+
+
+def cumulative_order(keys, decreasing: bool = False) -> np.ndarray:
+    """Indices sorting *keys* as R's ``order(keys, decreasing=)``: stable, ties keep input order."""
+    keys = list(keys)
+    return np.array(sorted(range(len(keys)), key=lambda i: keys[i], reverse=decreasing), dtype=int)
+
+
+def cumulative(y, v, method: str, hksj: bool, level: float,
+               order=None) -> dict[str, np.ndarray]:
+    """metafor's ``cumul.rma.uni``: fit the first 1, 2, ..., k studies in the given order.
+
+    ``order`` is an index array (a permutation of ``range(k)``); None keeps the input order.
+    Refits use the model's method, test and level (a single study: see :func:`refit`).
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    idx = np.arange(len(y)) if order is None else np.asarray(order, dtype=int)
+    if sorted(idx.tolist()) != list(range(len(y))):
+        raise ValueError("order must be a permutation of the studies")
+    ys, vs = y[idx], v[idx]
+    out = _stack([refit(ys[: i + 1], vs[: i + 1], method, hksj, level) for i in range(len(y))])
+    out["order"] = idx
+    return out
+
+
+# ------------------------------------------------------------------------------ influence
+
+
+def influence_measures(y, v, method: str, hksj: bool, level: float) -> dict[str, np.ndarray]:
+    """metafor's ``influence.rma.uni`` for an intercept-only model (p = 1).
+
+    With b, vb (Knapp-Hartung-scaled when ``hksj``), tau2 and w_i = 1 / (v_i + tau2) from the
+    full fit, and b_(-i), vb_(-i), tau2_(-i), s2w_(-i), QE_(-i) from the refit without study i
+    (same method and test; a refit of one study uses z, so s2w = 1):
+
+    * hat_i = w_i / sum(w); weight_i = 100 hat_i.
+    * rstudent_i = (y_i - b_(-i)) / sqrt(v_i s2w_(-i) + vb_(-i) + tau2_(-i) s2w_(-i)) -- the
+      studentized deleted residual uses the leave-one-out tau2 (and the residual is set to 0
+      when below 100 machine epsilons, as metafor).
+    * dffits_i = (b - b_(-i)) / sqrt(s2w_(-i) hat_i (tau2_(-i) + v_i)) (hat of the full model).
+    * dfbs_i (DFBETAS) = (b - b_(-i)) / sqrt(s2w_(-i) / sum_j 1 / (v_j + tau2_(-i))), the sum
+      over all k studies.
+    * cook.d_i = (b - b_(-i))^2 / vb; cov.r_i = vb_(-i) / vb.
+    * influential (metafor's ``"*"``): |dffits| > 3 sqrt(p / (k - p)), or
+      pchisq(cook.d, 1) > 0.5, or hat > 3 p / k, or |dfbs| > 1.
+    * outlier: |rstudent| > qnorm(0.975), the reference lines of metafor's
+      ``plot(influence(res))`` (metafor marks no outliers itself).
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    k, p = len(y), 1
+    if k < 2:
+        raise ModelError("influence diagnostics need at least 2 studies")
+    full = fit(y, v, method=method, hksj=hksj)
+    b, vb, tau2 = float(full.beta[0]), float(full.vb[0, 0]), full.tau2
+    w = 1.0 / (v + tau2)
+    hat = w / w.sum()
+    names = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del", "dfbs")
+    out = {n: np.full(k, np.nan) for n in names}
+    for i in range(k):
+        keep = np.arange(k) != i
+        if k - 1 == 1:  # metafor: a one-study refit uses test z
+            bi, vbi, t2i, s2i = float(y[keep][0]), float(v[keep][0]), 0.0, 1.0
+            QEi = 0.0
+        else:
+            fi = fit(y[keep], v[keep], method=method, hksj=hksj)
+            bi, vbi, t2i, s2i, QEi = (float(fi.beta[0]), float(fi.vb[0, 0]), fi.tau2,
+                                      fi.s2_hksj, fi.QE)
+        resid = y[i] - bi
+        if abs(resid) < 100 * _EPS:
+            resid = 0.0
+        vb_del = 1.0 / float(np.sum(1.0 / (v + t2i)))
+        with np.errstate(divide="ignore", invalid="ignore"):  # R's IEEE 0/0, x/0 (KnHa s2w = 0)
+            d = np.float64(b - bi)
+            out["rstudent"][i] = resid / np.sqrt(np.float64(v[i] * s2i + vbi + t2i * s2i))
+            out["dffits"][i] = d / np.sqrt(np.float64(s2i * hat[i] * (t2i + v[i])))
+            out["dfbs"][i] = d / np.sqrt(np.float64(s2i * vb_del))
+            out["cook_d"][i] = d**2 / np.float64(vb)
+            out["cov_r"][i] = np.float64(vbi) / np.float64(vb)
+        out["tau2_del"][i] = t2i
+        out["QE_del"][i] = QEi
+    out["hat"] = hat
+    out["weight"] = 100 * hat
+    with np.errstate(invalid="ignore"):
+        infl = ((np.abs(out["dffits"]) > 3 * math.sqrt(p / (k - p)))
+                | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
+                | (hat > 3 * p / k)
+                | (np.abs(out["dfbs"]) > 1))
+        out["influential"] = infl & ~np.isnan(out["dffits"])
+        out["outlier"] = np.abs(out["rstudent"]) > stats.norm.ppf(0.975)
+    out["tau2"] = np.float64(tau2)
+    out["QE"] = np.float64(full.QE)
+    return out
+
+
+# ------------------------------------------------------------------------------ regression tests
+
+
+@dataclass(frozen=True)
+class RegressionTest:
+    """Egger-type regression test (metafor's ``regtest``)."""
+
+    model: str  # "rma" or "lm"
+    predictor: str  # "sei" or "vi"
+    method: str
+    statistic: float  # z (or t) of the predictor's coefficient
+    df: float  # residual df of the t test, inf for z
+    p_value: float
+    limit_estimate: float  # the intercept (effect as sei -> 0 or vi -> 0)
+    limit_ci_low: float
+    limit_ci_high: float
+    slope: float
+    slope_se: float
+    intercept_se: float
+    tau2: float  # residual tau2 of the meta-regression (nan for "lm")
+    k: int
+
+
+def regression_test(y, v, method: str = "REML", hksj: bool = False, level: float = 0.95,
+                    model: str = "rma", predictor: str = "sei") -> RegressionTest:
+    """metafor's ``regtest``.
+
+    ``model="rma"`` (metafor's default): the meta-regression ``y ~ 1 + sei`` (or ``+ vi``) fitted
+    with the *model's* tau2 method and test; tau2 is re-estimated in that model (residual
+    heterogeneity, not the tau2 of the model being tested). The test is the Wald z (or, for
+    Knapp-Hartung models, t on k - 2 df) of the predictor; the limit estimate is the intercept
+    with the model's CI.
+
+    ``model="lm"``: the classical Egger test, ``lm(y ~ 1 + sei, weights = 1/v)``: weighted least
+    squares with multiplicative dispersion, t on k - 2 df; the limit estimate's CI uses that t.
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    k = len(y)
+    if predictor not in ("sei", "vi"):
+        raise ValueError("predictor must be 'sei' or 'vi'")
+    if model not in ("rma", "lm"):
+        raise ValueError("model must be 'rma' or 'lm'")
+    if k < 3:
+        raise ModelError("the regression test needs at least 3 studies")
+    x = np.sqrt(v) if predictor == "sei" else v
+    if np.ptp(x) == 0:
+        raise ModelError("all studies have the same precision: the predictor is constant")
+    X = np.column_stack([np.ones(k), x])
+    if model == "rma":
+        f = fit(y, v, X=X, method=method, hksj=hksj)
+        beta, vb, df, tau2 = f.beta, f.vb, f.df if hksj else math.inf, f.tau2
+        used = f.method
+    else:
+        c = wls_regression(y, v, x)
+        beta, vb, df, tau2, used = c["beta"], c["vcov"], c["df"], math.nan, "FE"
+    se = np.sqrt(np.diag(vb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = float(np.divide(beta[1], se[1]))
+    crit = _crit(level, df)
+    return RegressionTest(
+        model=model, predictor=predictor, method=used, statistic=stat, df=float(df),
+        p_value=_pval(stat, df), limit_estimate=float(beta[0]),
+        limit_ci_low=float(beta[0] - crit * se[0]), limit_ci_high=float(beta[0] + crit * se[0]),
+        slope=float(beta[1]), slope_se=float(se[1]), intercept_se=float(se[0]),
+        tau2=float(tau2), k=k,
+    )
+
+
+def wls_regression(y, v, x) -> dict:
+    """``lm(y ~ x, weights = 1/v)``: coefficients, their covariance (scaled by the residual
+    mean square, i.e. multiplicative dispersion), t statistics and p-values on k - 2 df."""
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    k = len(y)
+    if k < 3:
+        raise ModelError("a weighted regression with a slope needs at least 3 studies")
+    X = np.column_stack([np.ones(k), np.asarray(x, dtype=float)])
+    w = 1.0 / v
+    XtW = X.T * w
+    try:
+        A = np.linalg.inv(XtW @ X)
+    except np.linalg.LinAlgError as err:
+        raise ModelError("the predictor is constant") from err
+    beta = A @ (XtW @ y)
+    resid = y - X @ beta
+    df = k - 2
+    s2 = float(np.sum(w * resid**2)) / df
+    vcov = s2 * A
+    se = np.sqrt(np.diag(vcov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = beta / se
+    p = np.array([_pval(float(ti), df) for ti in t])
+    return {"beta": beta, "vcov": vcov, "se": se, "t": t, "p": p, "df": float(df), "s2": s2}
+
+
+# ------------------------------------------------------------------------------ rank test
+
+
+def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float:
+    n = len(x)
+    iu = np.triu_indices(n, 1)
+    dx = np.sign(x[:, None] - x[None, :])[iu]
+    dy = np.sign(y[:, None] - y[None, :])[iu]
+    s = float(np.sum(dx * dy))
+    t0 = n * (n - 1) / 2
+    nx, ny = float(np.sum(dx == 0)), float(np.sum(dy == 0))
+    den = math.sqrt((t0 - nx) * (t0 - ny))
+    return s / den if den > 0 else math.nan
+
+
+def kendall_cdf(q: float, n: int) -> float:
+    """P(C <= q) for the number C of concordant pairs among n untied pairs (R's ``pkendall``):
+    the Mahonian distribution of the number of inversions of a random permutation."""
+    tmax = n * (n - 1) // 2
+    if q < 0:
+        return 0.0
+    if q >= tmax:
+        return 1.0
+    dist = np.array([1.0])
+    for m in range(2, n + 1):
+        c = np.concatenate([[0.0], np.cumsum(dist)])  # c[j] = sum(dist[:j])
+        size = len(dist) + m - 1
+        idx = np.arange(size)
+        hi = np.minimum(idx + 1, len(dist))
+        lo = np.maximum(idx - m + 1, 0)
+        dist = (c[hi] - c[lo]) / m
+    return float(min(1.0, np.sum(dist[: int(math.floor(q)) + 1])))
+
+
+def kendall_test(x, y, exact: bool = True) -> tuple[float, float, float, bool]:
+    """R's ``cor.test(x, y, method="kendall", exact=exact)``, two-sided.
+
+    Returns (tau, statistic, p, used_exact). Without ties and ``exact``: T = the number of
+    concordant pairs, exact p from the permutation distribution. With ties (in x or y) R falls
+    back, with a warning, to the normal approximation of S with the tie-corrected variance (no
+    continuity correction); so does this function.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(x)
+    tau = _kendall_tau_b(x, y)
+    if math.isnan(tau):
+        return math.nan, math.nan, math.nan, False
+    ties = min(len(np.unique(x)), len(np.unique(y))) < n
+    if exact and not ties:
+        q = round((tau + 1) * n * (n - 1) / 4)
+        if q > n * (n - 1) / 4:
+            p = 1 - kendall_cdf(q - 1, n)
+        else:
+            p = kendall_cdf(q, n)
+        return tau, float(q), min(2 * p, 1.0), True
+
+    def tie_sizes(a):
+        _, counts = np.unique(a, return_counts=True)
+        return counts[counts > 1].astype(float)
+
+    tx, ty = tie_sizes(x), tie_sizes(y)
+    t0 = n * (n - 1) / 2
+    t1 = float(np.sum(tx * (tx - 1))) / 2
+    t2 = float(np.sum(ty * (ty - 1))) / 2
+    s = tau * math.sqrt((t0 - t1) * (t0 - t2))
+    v0 = n * (n - 1) * (2 * n + 5)
+    vt = float(np.sum(tx * (tx - 1) * (2 * tx + 5)))
+    vu = float(np.sum(ty * (ty - 1) * (2 * ty + 5)))
+    v1 = float(np.sum(tx * (tx - 1))) * float(np.sum(ty * (ty - 1)))
+    v2 = float(np.sum(tx * (tx - 1) * (tx - 2))) * float(np.sum(ty * (ty - 1) * (ty - 2)))
+    var_s = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + (
+        v2 / (9 * n * (n - 1) * (n - 2)) if n > 2 else 0.0)
+    z = s / math.sqrt(var_s)
+    p = 2 * min(stats.norm.cdf(z), stats.norm.sf(z))
+    return tau, z, float(p), False
+
+
+def rank_test(y, v, exact: bool = True) -> tuple[float, float, float, bool]:
+    """metafor's ``ranktest`` (Begg & Mazumdar): Kendall's tau between the standardized
+    deviates ``(y_i - b) / sqrt(v_i - vb)`` (b, vb the fixed-effect estimate and its variance,
+    whatever the model's method) and the sampling variances ``v_i``; metafor 3.8 calls
+    ``cor.test(..., method="kendall", exact=TRUE)``. Returns (tau, statistic, p, used_exact)."""
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    if len(y) < 3:
+        raise ModelError("the rank correlation test needs at least 3 studies")
+    w = 1.0 / v
+    theta = float(np.sum(w * y) / np.sum(w))
+    vb = 1.0 / float(np.sum(w))
+    ystar = (y - theta) / np.sqrt(v - vb)
+    return kendall_test(ystar, v, exact=exact)
+
+
+# ------------------------------------------------------------------------------ trim and fill
+
+
+@dataclass(frozen=True)
+class TrimFill:
+    """Trim-and-fill: the estimated missing studies and the filled data."""
+
+    estimator: str
+    side: str  # side on which studies are missing ("left" or "right")
+    side_estimated: bool
+    k0: int
+    se_k0: float
+    p_k0: float  # R0 only: P(k0 or more missing | none missing); nan for L0
+    iterations: int
+    yi: np.ndarray  # observed studies (input order) followed by the filled ones
+    vi: np.ndarray
+    filled: np.ndarray  # bool mask, True for filled studies
+    fill_source: np.ndarray  # index of the observed study each filled one mirrors
+
+
+def estimate_side(y, v, method: str) -> str:
+    """metafor's rule: fit ``y ~ 1 + sqrt(v)`` with the model's tau2 method; missing studies are
+    on the right when the slope is negative, else on the left."""
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    if np.ptp(v) == 0:
+        raise ModelError("cannot estimate the side of the missing studies: all studies have the "
+                         "same precision (metafor fails too); give side='left' or 'right'")
+    X = np.column_stack([np.ones(len(y)), np.sqrt(v)])
+    f = fit(y, v, X=X, method=method)
+    return "right" if f.beta[1] < 0 else "left"
+
+
+def trim_and_fill(y, v, method: str = "REML", estimator: str = "L0", side: str | None = None,
+                  maxiter: int = 100) -> TrimFill:
+    """metafor's ``trimfill.rma.uni`` (Duval & Tweedie 2000).
+
+    Rules (metafor 3.8.1):
+
+    * side: given, or estimated by :func:`estimate_side` (the sign of the slope on sqrt(v)).
+      For side "right" the effects are negated, so the algorithm always trims the right tail.
+    * Effects are sorted (stable). Iterate: fit the model (same tau2 method) to the k - k0
+      smallest effects; centre all k effects at that estimate b; rank |y - b| (ties by order,
+      R's ``ties.method="first"``); signed ranks.
+      L0: k0 = (4 S_r - k (k + 1)) / (2k - 1), S_r the sum of the positive signed ranks,
+      se(k0) = 4 sqrt(var(S_r)) / (2k - 1).
+      R0: k0 = k - (largest rank among negative deviations) - 1, se(k0) = sqrt(2 max(0, k0) + 2)
+      and p(k0) = 0.5^(k0 + 1).
+      k0 = max(0, round(k0)); repeat until k0 no longer changes (at most *maxiter* times).
+    * Filled studies mirror the k0 most extreme effects about the last b: ``2 b - y``, with the
+      same sampling variances; they are appended after the observed studies.
+    """
+    y0 = np.asarray(y, dtype=float)
+    v0 = np.asarray(v, dtype=float)
+    estimator = estimator.upper()
+    if estimator not in ("L0", "R0"):
+        raise ValueError("estimator must be 'L0' or 'R0'")
+    k = len(y0)
+    if k < 2:
+        raise ModelError("trim and fill needs at least 2 studies (metafor: stopped because k = 1)")
+    side_estimated = side is None
+    if side is None:
+        side = estimate_side(y0, v0, method)
+    if side not in ("left", "right"):
+        raise ValueError("side must be 'left', 'right' or None")
+    ys = -y0 if side == "right" else y0.copy()
+    ix = np.argsort(ys, kind="stable")
+    ys, vs = ys[ix], v0[ix]
+    k0_prev, k0, it = -1, 0, 0
+    beta, se_k0 = math.nan, math.nan
+    while k0 != k0_prev:
+        k0_prev = k0
+        it += 1
+        if it > maxiter:
+            raise ModelError("trim and fill algorithm did not converge")
+        if k - k0 < 1:
+            raise ModelError("trim and fill trimmed every study")
+        if k - k0 == 1:
+            beta = float(ys[0])
+        else:
+            beta = float(fit(ys[: k - k0], vs[: k - k0], method=method).beta[0])
+        yc = ys - beta
+        ranks = np.empty(k)
+        ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
+        signed = np.sign(yc) * ranks
+        if estimator == "R0":
+            neg = -signed[signed < 0]
+            if len(neg) == 0 and np.any(signed > 0):
+                # metafor stops here (max() of no ranks is -Inf, so k0 = Inf)
+                raise ModelError("trim and fill (R0): no study below the trimmed estimate")
+            # every study on the estimate: no run of positive ranks, k0 = 0
+            k0f = (k - float(np.max(neg))) - 1 if len(neg) else -1.0
+            se_k0 = math.sqrt(2 * max(0.0, k0f) + 2)
+        else:
+            sr = float(np.sum(signed[signed > 0]))
+            k0f = (4 * sr - k * (k + 1)) / (2 * k - 1)
+            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f
+                      - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
+            se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else math.nan
+        k0 = max(0, round(k0f))
+        se_k0 = max(0.0, se_k0) if not math.isnan(se_k0) else math.nan
+    p_k0 = 0.5 ** (k0 + 1) if estimator == "R0" else math.nan
+    if k0 > 0:
+        fill = 2 * beta - ys[k - k0:]
+        if side == "right":
+            fill = -fill
+        src = ix[k - k0:]
+        yi = np.concatenate([y0, fill])
+        vi = np.concatenate([v0, vs[k - k0:]])
+    else:
+        src = np.array([], dtype=int)
+        yi, vi = y0.copy(), v0.copy()
+    filled = np.concatenate([np.zeros(k, bool), np.ones(k0, bool)])
+    return TrimFill(estimator=estimator, side=side, side_estimated=side_estimated, k0=int(k0),
+                    se_k0=float(se_k0), p_k0=float(p_k0), iterations=it, yi=yi, vi=vi,
+                    filled=filled, fill_source=np.asarray(src, dtype=int))
+
+
+# ------------------------------------------------------------------------------ PET-PEESE
+
+
+def pet_peese(y, v, alpha: float = 0.10) -> dict:
+    """PET and PEESE (Stanley & Doucouliagos 2014) as weighted least squares (weights 1/v) with
+    multiplicative dispersion, t tests on k - 2 df.
+
+    PET: ``y ~ 1 + sei``; PEESE: ``y ~ 1 + vi``; the intercept is the bias-corrected effect.
+    Conditional rule implemented: use PEESE when PET's intercept differs from 0 with a
+    two-sided p < *alpha* (default 0.10, i.e. a one-sided p < 0.05 in the direction of the PET
+    estimate), else PET.
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    pet = wls_regression(y, v, np.sqrt(v))
+    peese = wls_regression(y, v, v)
+    use_peese = bool(pet["p"][0] < alpha)
+    return {"pet": pet, "peese": peese, "selected": "PEESE" if use_peese else "PET"}
+
+
+# ------------------------------------------------------------------------------ fail-safe N
+
+
+def _r_zeroin(f, a: float, b: float, fa: float, fb: float, tol: float,
+              maxit: int = 1000) -> float:
+    """Brent's root finder exactly as R's C ``R_zeroin2`` (behind ``uniroot``), step by step,
+    so that functions with several roots give R's root."""
+    c, fc = a, fa
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    for _ in range(maxit + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * _EPS * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q, t1, t2 = fa / fc, fb / fc, fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    raise ModelError("root finding did not converge")
+
+
+def _r_uniroot_up(f, lower: float, upper: float) -> float:
+    """R's ``uniroot(f, c(lower, upper), extendInt = "upX")`` with the default tolerance
+    (``.Machine$double.eps^0.25``): while f(upper) < 0 the upper end is widened as R does
+    (steps of 0.01 max(1e-4, |upper|), doubled before each step)."""
+    tol = _EPS**0.25
+    flo, fup = f(lower), f(upper)
+    delta = 0.01 * max(1e-4, abs(upper))
+    for _ in range(1000):
+        if not fup < 0:
+            break
+        delta *= 2
+        upper += delta
+        fup = f(upper)
+    return _r_zeroin(f, lower, upper, flo, fup, tol)
+
+
+def _fsn_round(x: float) -> float:
+    """metafor: ceiling, unless within sqrt(machine epsilon) of an integer (then round)."""
+    if math.isinf(x):
+        return x
+    if abs(x - round(x)) >= math.sqrt(_EPS):
+        return float(math.ceil(x))
+    return float(round(x))
+
+
+def fail_safe_n(y, v=None, type: str = "Rosenthal", alpha: float = 0.05,
+                target: float | None = None, weighted: bool = False,
+                test: str = "Stouffer") -> dict:
+    """metafor's ``fsn``.
+
+    * Rosenthal, Stouffer (default): z_i = y_i / sqrt(v_i), Z = |sum z_i| / sqrt(k) (one-sided
+      p = 1 - Phi(Z)); N = max(0, k (Z / z_(1-alpha))^2 - k).
+    * Rosenthal, Fisher: N solves p_Fisher(p_1..p_k, N studies with p = 0.5) = alpha, p_i the
+      one-sided p of |z_i| (0 when the observed combined p >= alpha).
+    * Orwin: mean effect (unweighted, or weighted by 1/v with ``weighted=True``);
+      target defaults to half of it (sign matched to the mean); N = max(0, k (mean - target) /
+      target); Inf when target = 0.
+    * Rosenberg: fixed-effect estimate b with z = b sqrt(sum w); N = max(0, k ((sum w y /
+      z_(1-alpha/2))^2 - sum w) / sum w).
+
+    N is rounded up (metafor: ceiling unless within sqrt(eps) of an integer). Returns a dict
+    with fsnum, p_value, mean_effect, target, k.
+    """
+    y = np.asarray(y, dtype=float)
+    k = len(y)
+    type_ = type.capitalize() if type.lower() != "rem" else "REM"
+    if type_ == "Rem" or type_ == "REM":
+        raise NotImplementedError("fsn type 'REM' is simulation-based (random draws) and is not "
+                                  "implemented")
+    if type_ not in ("Rosenthal", "Orwin", "Rosenberg"):
+        raise ValueError("type must be 'Rosenthal', 'Orwin' or 'Rosenberg'")
+    needs_v = type_ in ("Rosenthal", "Rosenberg") or weighted
+    if needs_v:
+        if v is None:
+            raise ValueError(f"fsn type {type_} needs the sampling variances")
+        v = np.asarray(v, dtype=float)
+    if k == 0:
+        raise ModelError("no studies")
+    pval = mean = tgt = math.nan
+    if type_ == "Rosenthal":
+        zi = y / np.sqrt(v)
+        if test.capitalize() == "Stouffer":
+            zavg = abs(float(np.sum(zi))) / math.sqrt(k)
+            pval = float(stats.norm.sf(zavg))
+            fsnum = max(0.0, k * (zavg / stats.norm.isf(alpha)) ** 2 - k)
+        elif test.capitalize() == "Fisher":
+            # metafor's .fsn.fisher: the N added studies enter as rep(0.5, N), which R
+            # truncates to floor(N), while the df 2 (k + N) use N itself; the function is a
+            # saw-tooth with several roots, so the root found depends on the search path.
+            # metafor takes uniroot(interval = c(0, 1000), extendInt = "upX") with its default
+            # tolerance; R's zeroin is reproduced step by step (_r_zeroin) to land on the same
+            # root.
+            logp = float(np.sum(np.log(stats.norm.sf(np.abs(zi)))))
+
+            def fisher(n):
+                x2 = -2 * (logp + math.floor(n) * math.log(0.5))
+                return float(stats.chi2.sf(x2, 2 * (k + n))) - alpha
+
+            pval = float(stats.chi2.sf(-2 * logp, 2 * k))
+            if pval >= alpha:
+                fsnum = 0.0
+            else:
+                fsnum = _r_uniroot_up(fisher, 0.0, 1000.0)
+        else:
+            raise ValueError("test must be 'Stouffer' or 'Fisher'")
+    elif type_ == "Orwin":
+        if weighted:
+            w = 1.0 / v
+            mean = float(np.sum(w * y) / np.sum(w))
+        else:
+            mean = float(np.mean(y))
+        tgt = mean / 2 if target is None else float(target)
+        if tgt == 0:
+            fsnum = math.inf
+        else:
+            if np.sign(tgt) != np.sign(mean):
+                tgt = -tgt
+            fsnum = max(0.0, k * (mean - tgt) / tgt)
+    else:
+        w = 1.0 / v
+        mean = float(np.sum(w * y) / np.sum(w))
+        z = mean / math.sqrt(1.0 / np.sum(w))
+        wp = (float(np.sum(w * y)) / stats.norm.isf(alpha / 2)) ** 2 - float(np.sum(w))
+        pval = float(2 * stats.norm.sf(abs(z)))
+        fsnum = max(0.0, k * wp / float(np.sum(w)))
+    return {"type": type_, "fsnum": _fsn_round(fsnum), "p_value": pval, "mean_effect": mean,
+            "target": tgt, "k": k}
