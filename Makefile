@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test lint check-data clean-venv metafor-reference baselines snapshot
+.PHONY: reproduce test lint check-data clean-venv metafor-reference baselines snapshot bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 
 check-data: $(STAMP)
 	$(BIN)/acu-meta check-data
@@ -51,3 +51,8 @@ baselines: $(STAMP)
 # data or method (review `git diff tests/fixtures/reproduction_snapshot.json` before committing).
 snapshot: $(STAMP)
 	$(BIN)/acu-meta snapshot
+
+# Benchmark pool_many against a loop of the single engine, statsmodels and (with R) metafor;
+# prints per-fit ratios. A benchmark, never a timed test.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_pool_many.py

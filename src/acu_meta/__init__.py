@@ -1,12 +1,12 @@
 """acu_meta: re-derive the published evidence on acupuncture for chronic low back pain.
 
 Layers (imports point down only): ``data`` (load and validate transcribed evidence) ->
-``effects`` -> ``models`` -> results -> ``plots`` -> ``analyses`` -> ``cli``.
+``effects`` -> ``models`` -> results -> ``plots`` / ``simulate`` -> ``analyses`` -> ``cli``.
 """
 
 __version__ = "0.1.0"
 
 from .effects import escalc  # noqa: E402
-from .results import metareg, pool, subgroups  # noqa: E402
+from .results import gosh, metareg, pool, pool_many, subgroups  # noqa: E402
 
-__all__ = ["__version__", "escalc", "metareg", "pool", "subgroups"]
+__all__ = ["__version__", "escalc", "gosh", "metareg", "pool", "pool_many", "subgroups"]

@@ -5,12 +5,12 @@ Modules: :mod:`gerac2007`, :mod:`cherkin2009`, :mod:`vickers`, :mod:`three_arm`,
 :mod:`article_claims`; :mod:`reproduction` holds the target bookkeeping.
 """
 
-from . import article_claims, cherkin2009, gerac2007, reproduction, three_arm, vickers
+from . import article_claims, cherkin2009, gerac2007, lee2004, reproduction, three_arm, vickers
 
 MODULES = (gerac2007, cherkin2009, vickers, three_arm)
 
 __all__ = ["MODULES", "all_approximations", "all_targets", "article_claims", "cherkin2009",
-           "gerac2007", "reproduction", "three_arm", "vickers", "write_figures"]
+           "gerac2007", "lee2004", "reproduction", "three_arm", "vickers", "write_figures"]
 
 
 def all_targets(where=None) -> list:
@@ -30,6 +30,7 @@ def figures(where=None) -> dict:
     figs = {}
     for m in MODULES:
         figs.update(m.figures(where))
+    figs.update(lee2004.figures(where))
     return figs
 
 

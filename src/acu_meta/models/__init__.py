@@ -3,8 +3,11 @@ meta-regression. Numbers only; the public results objects are in :mod:`acu_meta.
 
 from ._core import TAU2_METHODS, Fit, ModelError, estimate_tau2, fit, q_profile_ci, typical_variance
 from ._mh import FixedFit, mantel_haenszel, peto
+from .batch import BatchFit, fit_many
 
 __all__ = [
+    "BatchFit",
+    "fit_many",
     "TAU2_METHODS",
     "Fit",
     "FixedFit",

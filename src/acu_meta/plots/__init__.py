@@ -5,10 +5,11 @@ runs headless; :func:`save_figure` writes byte-identical PNG / SVG / PDF files.
 """
 
 from ._style import COLORS, STYLE, house_style, save_figure
+from .batch import coverage_figure, gosh_plot
 from .forest import forest
 from .funnel import baujat, baujat_values, funnel, labbe, radial
 from .sensitivity import cumulative_plot, filled_funnel, leave_one_out_plot
 
-__all__ = ["COLORS", "STYLE", "baujat", "baujat_values", "cumulative_plot", "filled_funnel",
-           "forest", "funnel", "house_style", "labbe", "leave_one_out_plot", "radial",
-           "save_figure"]
+__all__ = ["COLORS", "STYLE", "baujat", "baujat_values", "coverage_figure", "cumulative_plot",
+           "filled_funnel", "forest", "funnel", "gosh_plot", "house_style", "labbe",
+           "leave_one_out_plot", "radial", "save_figure"]

@@ -4,6 +4,7 @@
 :func:`metareg` (meta-regression) build them from the engines in :mod:`acu_meta.models`.
 """
 
+from .batch import BatchResult, GoshResult, gosh, pool_many
 from .meta import METHODS, PROFILES, Homogeneity, MetaResult, pool
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
 from .sensitivity import (
@@ -29,6 +30,10 @@ from .sensitivity import (
 )
 
 __all__ = [
+    "BatchResult",
+    "GoshResult",
+    "gosh",
+    "pool_many",
     "BIAS_KEYS",
     "CumulativeResult",
     "FsnResult",
