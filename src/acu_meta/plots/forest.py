@@ -114,6 +114,19 @@ def _nice_log_ticks(lo: float, hi: float) -> list[float]:
     return ticks
 
 
+def set_effect_axis(ax, xmin: float, xmax: float, ratio: bool) -> None:
+    """x limits on the analysis scale; for ratio measures a log axis with natural-unit ticks."""
+    if ratio:
+        ax.set_xscale("log")
+        ax.set_xlim(math.exp(xmin), math.exp(xmax))
+        ticks = _nice_log_ticks(math.exp(xmin), math.exp(xmax))
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
+    else:
+        ax.set_xlim(xmin, xmax)
+
+
 def forest(
     result: MetaResult | SubgroupResult,
     *,
@@ -251,15 +264,7 @@ def forest(
             xmin, xmax = min(xmin, null), max(xmax, null)
             pad = 0.05 * (xmax - xmin)
             xmin, xmax = xmin - pad, xmax + pad
-        if ratio:
-            ax.set_xscale("log")
-            ax.set_xlim(math.exp(xmin), math.exp(xmax))
-            ticks = _nice_log_ticks(math.exp(xmin), math.exp(xmax))
-            ax.set_xticks(ticks)
-            ax.set_xticklabels([f"{t:g}" for t in ticks])
-            ax.xaxis.set_minor_locator(NullLocator())
-        else:
-            ax.set_xlim(xmin, xmax)
+        set_effect_axis(ax, xmin, xmax, ratio)
         ax.axvline(tr(0.0), color=COLORS["null"], lw=0.7, zorder=1)
 
         # column headers

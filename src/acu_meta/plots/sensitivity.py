@@ -9,18 +9,15 @@ filled black circles), ``filled-studies`` (open circles) and ``original-line``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
-from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
 
 from ..results.sensitivity import CumulativeResult, LeaveOneOutResult, TrimfillResult
 from ._style import COLORS, house_style
-from .forest import ROW_IN, _nice_log_ticks, _short, _whisker
+from .forest import ROW_IN, _short, _whisker, set_effect_axis
 from .funnel import funnel
 
 
@@ -57,15 +54,7 @@ def _series_plot(res, labels, marker, header, ax, digits, max_label) -> Figure:
         xmin, xmax = float(np.min(pts)), float(np.max(pts))
         pad = 0.05 * max(xmax - xmin, 1e-6)
         xmin, xmax = xmin - pad, xmax + pad
-        if ratio:
-            ax.set_xscale("log")
-            ax.set_xlim(math.exp(xmin), math.exp(xmax))
-            ticks = _nice_log_ticks(math.exp(xmin), math.exp(xmax))
-            ax.set_xticks(ticks)
-            ax.set_xticklabels([f"{t:g}" for t in ticks])
-            ax.xaxis.set_minor_locator(NullLocator())
-        else:
-            ax.set_xlim(xmin, xmax)
+        set_effect_axis(ax, xmin, xmax, ratio)
         ax.axvline(tr(0.0), color=COLORS["null"], lw=0.7, zorder=1, gid="null-line")
         ax.axvline(tr(res.full_estimate), color=COLORS["subtle"], lw=0.7, ls="--", zorder=1,
                    gid="full-line")

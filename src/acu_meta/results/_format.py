@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -42,3 +43,15 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 def html_table(frame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
+
+
+class Printable:
+    """Mixin for results objects: ``str()`` is ``summary()``; in Jupyter the first line of the
+    summary as a title above the ``to_frame()`` table. Formatting only, never the numbers."""
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        title = html.escape(self.summary().splitlines()[0])
+        return f"<p><b>{title}</b></p>" + html_table(self.to_frame())

@@ -50,7 +50,7 @@ from scipy import stats
 from ..effects.escalc import MEASURE_LABELS, RATIO_MEASURES
 from ..models import ModelError
 from ..models import sensitivity as core
-from ._format import fmt, fmt_p, html_table, table
+from ._format import Printable, fmt, fmt_p, html_table, table
 from .meta import MetaResult, pool
 
 __all__ = [
@@ -143,7 +143,7 @@ def _level_pct(level: float) -> str:
 
 
 @dataclass(frozen=True)
-class _SeriesResult:
+class _SeriesResult(Printable):
     """Rows of refits (shared by leave-one-out and cumulative analyses)."""
 
     measure: str
@@ -228,11 +228,6 @@ class _SeriesResult:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<p><b>{self.summary().splitlines()[0]}</b></p>" + html_table(self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -348,7 +343,7 @@ def leave_one_out_records(result: MetaResult) -> list[dict]:
 
 
 @dataclass(frozen=True)
-class InfluenceResult:
+class InfluenceResult(Printable):
     """Case-deletion diagnostics (metafor's ``influence()``); row i concerns ``studies[i]``."""
 
     measure: str
@@ -406,11 +401,6 @@ class InfluenceResult:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<p><b>{self.summary().splitlines()[0]}</b></p>" + html_table(self.to_frame())
 
 
 def influence(result: MetaResult) -> InfluenceResult:
@@ -457,7 +447,7 @@ def influence(result: MetaResult) -> InfluenceResult:
 
 
 @dataclass(frozen=True)
-class RegtestResult:
+class RegtestResult(Printable):
     """Regression test for funnel plot asymmetry (Egger's test), as metafor's ``regtest``."""
 
     model: str  # "rma" (meta-regression) or "lm" (classical weighted regression)
@@ -510,11 +500,6 @@ class RegtestResult:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return "<pre>" + self.summary() + "</pre>"
 
 
 def regtest(result: MetaResult, model: str = "rma", predictor: str = "sei") -> RegtestResult:
@@ -561,7 +546,7 @@ def regtest(result: MetaResult, model: str = "rma", predictor: str = "sei") -> R
 
 
 @dataclass(frozen=True)
-class RanktestResult:
+class RanktestResult(Printable):
     """Rank correlation test for funnel plot asymmetry (Begg & Mazumdar 1994)."""
 
     k: int
@@ -585,11 +570,6 @@ class RanktestResult:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return "<pre>" + self.summary() + "</pre>"
 
 
 def ranktest(result: MetaResult) -> RanktestResult:
@@ -620,7 +600,7 @@ def ranktest(result: MetaResult) -> RanktestResult:
 
 
 @dataclass(frozen=True)
-class TrimfillResult:
+class TrimfillResult(Printable):
     """Trim-and-fill analysis: k0 estimated missing studies and the model refitted with them."""
 
     measure: str
@@ -679,9 +659,6 @@ class TrimfillResult:
         for n in self.notes:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def _repr_html_(self) -> str:
         return f"<p><b>Trim and fill ({self.estimator}): k0 = {self.k0} on the {self.side} " \
@@ -773,7 +750,7 @@ class WlsFit:
 
 
 @dataclass(frozen=True)
-class PetPeeseResult:
+class PetPeeseResult(Printable):
     """PET, PEESE and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014)."""
 
     measure: str
@@ -817,9 +794,6 @@ class PetPeeseResult:
         for n in self.notes:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def _repr_html_(self) -> str:
         return f"<p><b>PET-PEESE (k = {self.k}): {self.selected}</b></p>" + html_table(
@@ -876,7 +850,7 @@ def pet_peese(result: MetaResult, alpha: float = 0.10) -> PetPeeseResult:
 
 
 @dataclass(frozen=True)
-class FsnResult:
+class FsnResult(Printable):
     """Fail-safe N (file-drawer analysis), as metafor's ``fsn``."""
 
     type: str  # Rosenthal, Orwin, Rosenberg
@@ -922,11 +896,6 @@ class FsnResult:
             lines.append(f"Note: {note}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return "<pre>" + self.summary() + "</pre>"
 
 
 def fsn(result: MetaResult | None = None, *, yi=None, vi=None, sei=None,
