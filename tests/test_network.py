@@ -198,3 +198,40 @@ def test_acupuncture_network_both_verum_codings():
     # both studies share one design in the combined coding: no inconsistency df, no indirect
     assert comb.Q_between_df == 0
     assert comb.netsplit().indirect.isna().all()
+
+
+@pytest.mark.parametrize("case", FIX["networks"], ids=[c["id"] for c in FIX["networks"]])
+def test_contrast_level_input_equals_arm_level(case):
+    """Contrast-level rows (yi, vi and the multi-arm covariance) give the arm-level fit."""
+    from acu_meta.models.network import contrasts_from_arms
+    from acu_meta.results.network import network_contrasts
+
+    d = _arm_data(case).astype({"study": str})
+    kw = {c: d[c].to_numpy(float) for c in ("events", "n", "mean", "sd") if c in d}
+    c, _ = contrasts_from_arms(case["measure"], d.study, d.treatment,
+                               reference=case["reference"], **kw)
+    cov = []
+    for i, s in enumerate(c.study):
+        same = [j for j, t in enumerate(c.study) if t == s and j != i]
+        cov.append(c.V[i, same[0]] if same else np.nan)  # multi-arm: shared baseline variance
+    table = pd.DataFrame({"study": c.study, "treat1": c.treat1, "treat2": c.treat2, "yi": c.yi,
+                          "vi": np.diag(c.V), "cov": cov})
+    for method in ("FE", "REML"):
+        a = network(d, measure=case["measure"], method=method, reference=case["reference"])
+        b = network_contrasts(table, measure=case["measure"], method=method,
+                              reference=case["reference"])
+        np.testing.assert_allclose(b.estimate, a.estimate, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b.se, a.se, rtol=1e-10, atol=1e-12)
+        assert b.Q == pytest.approx(a.Q, rel=1e-12)
+        assert b.Q_within == pytest.approx(a.Q_within, rel=1e-10)
+
+
+def test_contrast_level_multi_arm_needs_cov():
+    from acu_meta.results.network import network_contrasts
+
+    t = pd.DataFrame({"study": ["s", "s", "t"], "treat1": ["B", "C", "C"],
+                      "treat2": ["A", "A", "B"], "yi": [0.1, 0.2, 0.1], "vi": [0.1, 0.1, 0.2]})
+    with pytest.raises(NetworkError, match="covariance"):
+        network_contrasts(t)
+    t["cov"] = [0.05, 0.05, np.nan]
+    assert network_contrasts(t).treatments == ("A", "B", "C")

@@ -179,6 +179,61 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
                      tuple(designs), dict(n_by_t)), order
 
 
+def contrasts_from_table(study, treat1, treat2, yi, vi, cov=None, measure: str = "GEN",
+                         reference: str | None = None) -> tuple[Contrasts, list[str]]:
+    """Contrast-level input: one row per contrast ``treat1 vs treat2`` with ``yi`` and ``vi``.
+
+    A multi-arm study gives its contrasts against one common ``treat2`` (its baseline arm) and,
+    in ``cov``, the covariance between them (the baseline arm's variance term, e.g. sd^2/n for
+    MD); two-arm studies need no ``cov``.
+    """
+    study = [str(s) for s in study]
+    t1 = [str(t) for t in treat1]
+    t2 = [str(t) for t in treat2]
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    cov = None if cov is None else np.asarray(cov, float)
+    order = order_treatments([x for pair in zip(t2, t1, strict=True) for x in pair], reference)
+    rows_by_study: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(study):
+        rows_by_study[s].append(i)
+    perm, blocks, designs, edges = [], [], [], []
+    for s, rows in rows_by_study.items():
+        bases = {t2[i] for i in rows}
+        if len(bases) > 1:
+            raise NetworkError(f"study {s!r}: the contrasts of a multi-arm study must share one "
+                               f"baseline (treat2), got {sorted(bases)}")
+        if len({t1[i] for i in rows}) < len(rows) or any(t1[i] == t2[i] for i in rows):
+            raise NetworkError(f"study {s!r}: a treatment appears twice")
+        k = len(rows)
+        block = np.zeros((k, k))
+        if k > 1:
+            c = [cov[i] if cov is not None else np.nan for i in rows]
+            if any(np.isnan(c)) or len(set(c)) > 1:
+                raise NetworkError(f"study {s!r} has {k + 1} arms: give the covariance of its "
+                                   "contrasts (one value, column cov)")
+            block[:] = c[0]
+        np.fill_diagonal(block, vi[rows])
+        blocks.append(block)
+        trts = [t2[rows[0]]] + [t1[i] for i in rows]
+        designs += [":".join(sorted(trts, key=order.index))] * k
+        edges += [(t1[i], t2[i]) for i in rows]
+        perm += rows
+    comps = components(edges, order)
+    if len(comps) > 1:
+        raise NetworkError("the network is disconnected: "
+                           + " | ".join("{" + ", ".join(c) + "}" for c in comps))
+    size = len(perm)
+    V = np.zeros((size, size))
+    pos = 0
+    for b in blocks:
+        k = b.shape[0]
+        V[pos:pos + k, pos:pos + k] = b
+        pos += k
+    return Contrasts(measure, tuple(study[i] for i in perm), tuple(t1[i] for i in perm),
+                     tuple(t2[i] for i in perm), yi[perm], V, tuple(designs), {}), order
+
+
 def design_matrix(c: Contrasts, order: list[str]) -> np.ndarray:
     col = {t: j - 1 for j, t in enumerate(order) if j > 0}
     X = np.zeros((len(c.yi), len(order) - 1))

@@ -22,6 +22,7 @@ from ..models.network import (
     NetworkError,
     chi2_p,
     contrasts_from_arms,
+    contrasts_from_table,
     fit_network,
 )
 from ._format import fmt, fmt_p, html_table, table
@@ -312,6 +313,33 @@ def network(
         if col in df.columns:
             kw[col] = df[col].to_numpy(float)
     c, order = contrasts_from_arms(measure, df[study], df[treatment], reference=reference, **kw)
+    return _fit(c, order, method, level, larger_is_better)
+
+
+def network_contrasts(
+    data: pd.DataFrame,
+    *,
+    measure: str = "GEN",
+    method: str = "REML",
+    reference: str | None = None,
+    level: float = 95,
+    larger_is_better: bool = True,
+) -> NetworkResult:
+    """Network meta-analysis from contrast-level rows: columns ``study, treat1, treat2, yi, vi``
+    (``treat1`` vs ``treat2``), plus ``cov`` for multi-arm studies, whose contrasts share one
+    ``treat2`` and have covariance ``cov`` (the baseline arm's variance term)."""
+    level = level / 100 if level > 1 else float(level)
+    for col in ("study", "treat1", "treat2", "yi", "vi"):
+        if col not in data.columns:
+            raise NetworkError(f"column {col!r} is missing")
+    c, order = contrasts_from_table(data["study"], data["treat1"], data["treat2"], data["yi"],
+                                    data["vi"], data["cov"] if "cov" in data.columns else None,
+                                    measure=measure, reference=reference)
+    return _fit(c, order, method, level, larger_is_better)
+
+
+def _fit(c: Contrasts, order: list[str], method: str, level: float, larger_is_better: bool
+         ) -> NetworkResult:
     f = fit_network(c, order, method)
     T = len(order)
     est = np.zeros(T)
