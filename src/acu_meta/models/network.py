@@ -78,6 +78,24 @@ def components(edges: list[tuple[str, str]], nodes: list[str]) -> list[list[str]
     return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g))
 
 
+def _check_connected(edges: list[tuple[str, str]], order: list[str]) -> None:
+    comps = components(edges, order)
+    if len(comps) > 1:
+        raise NetworkError("the network is disconnected: "
+                           + " | ".join("{" + ", ".join(c) + "}" for c in comps))
+
+
+def _block_diag(blocks: list[np.ndarray]) -> np.ndarray:
+    size = sum(b.shape[0] for b in blocks)
+    V = np.zeros((size, size))
+    pos = 0
+    for b in blocks:
+        k = b.shape[0]
+        V[pos:pos + k, pos:pos + k] = b
+        pos += k
+    return V
+
+
 def order_treatments(treatments, reference: str | None) -> list[str]:
     seen = list(dict.fromkeys(treatments))
     if reference is not None:
@@ -164,17 +182,8 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
             rows_t2.append(treatment[base])
             ys.append(y[j][0])
             designs.append(design)
-    comps = components(edges, order)
-    if len(comps) > 1:
-        raise NetworkError("the network is disconnected: "
-                           + " | ".join("{" + ", ".join(c) + "}" for c in comps))
-    size = sum(b.shape[0] for b in blocks)
-    V = np.zeros((size, size))
-    pos = 0
-    for b in blocks:
-        k = b.shape[0]
-        V[pos:pos + k, pos:pos + k] = b
-        pos += k
+    _check_connected(edges, order)
+    V = _block_diag(blocks)
     return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys), V,
                      tuple(designs), dict(n_by_t)), order
 
@@ -219,17 +228,8 @@ def contrasts_from_table(study, treat1, treat2, yi, vi, cov=None, measure: str =
         designs += [":".join(sorted(trts, key=order.index))] * k
         edges += [(t1[i], t2[i]) for i in rows]
         perm += rows
-    comps = components(edges, order)
-    if len(comps) > 1:
-        raise NetworkError("the network is disconnected: "
-                           + " | ".join("{" + ", ".join(c) + "}" for c in comps))
-    size = len(perm)
-    V = np.zeros((size, size))
-    pos = 0
-    for b in blocks:
-        k = b.shape[0]
-        V[pos:pos + k, pos:pos + k] = b
-        pos += k
+    _check_connected(edges, order)
+    V = _block_diag(blocks)
     return Contrasts(measure, tuple(study[i] for i in perm), tuple(t1[i] for i in perm),
                      tuple(t2[i] for i in perm), yi[perm], V, tuple(designs), {}), order
 
