@@ -127,6 +127,17 @@ def _read_rows(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
     return shown, header, rows
 
 
+def _data_rows(shown: str, header: list[str], rows: list[list[str]]):
+    """(line, row) for every non-blank row below the header; a ragged row is an error."""
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(f"{shown}, line {line}: has {len(row)} cells, the header has "
+                             f"{len(header)}")
+        yield line, row
+
+
 def read_study_csv(path: str | Path, drop_missing: bool = False) -> StudyTable:
     """Read and validate a user's study CSV (see the module docstring)."""
     shown, header, rows = _read_rows(path)
@@ -135,12 +146,7 @@ def read_study_csv(path: str | Path, drop_missing: bool = False) -> StudyTable:
     study, lines, excluded = [], [], []
     cols: dict[str, list[float]] = {c: [] for c in needed}
     extra: dict[str, list[str]] = {h: [] for h in header if h not in needed and h != "study"}
-    for line, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != len(header):
-            raise InputError(f"{shown}, line {line}: has {len(row)} cells, the header has "
-                             f"{len(header)}")
+    for line, row in _data_rows(shown, header, rows):
         label = row[idx["study"]].strip()
         if not label:
             raise InputError(f"{shown}, line {line}, column 'study': study label is missing")
@@ -203,12 +209,7 @@ def read_network_csv(path: str | Path) -> tuple[str, dict[str, list]]:
                              "study,treatment,mean,sd,n)")
     idx = {h: i for i, h in enumerate(header)}
     cols: dict[str, list] = {c: [] for c in ("study", "treatment", *NETWORK_SHAPES[shape])}
-    for line, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != len(header):
-            raise InputError(f"{shown}, line {line}: has {len(row)} cells, the header has "
-                             f"{len(header)}")
+    for line, row in _data_rows(shown, header, rows):
         for col in ("study", "treatment"):
             if not row[idx[col]].strip():
                 what = "treatment name is blank" if col == "treatment" else "study label is missing"

@@ -114,6 +114,21 @@ def _nice_log_ticks(lo: float, hi: float) -> list[float]:
     return ticks
 
 
+def row_panel(ax, n_rows: int):
+    """Set up *ax* as a panel of rows (row 0 at the top, no y axis) and return ``fx`` (inches
+    from the axes' left edge -> axes fraction) and the (axes x, data y) text transform."""
+    ax_w_in = ax.get_position().width * ax.figure.get_figwidth()
+
+    def fx(inches: float) -> float:
+        return inches / ax_w_in
+
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    return fx, blended_transform_factory(ax.transAxes, ax.transData)
+
+
 def set_effect_axis(ax, xmin: float, xmax: float, ratio: bool) -> None:
     """x limits on the analysis scale; for ratio measures a log axis with natural-unit ticks."""
     if ratio:
@@ -237,16 +252,7 @@ def forest(
             ax = fig.add_axes((left_w / width, bottom, panel_w / width, 1 - bottom - top_pad))
         else:
             fig = ax.figure
-        ax_w_in = ax.get_position().width * fig.get_figwidth()
-
-        def fx(inches: float) -> float:  # x offset in inches from the axes' left edge
-            return inches / ax_w_in
-
-        trans = blended_transform_factory(ax.transAxes, ax.transData)
-        ax.set_ylim(n_rows - 0.5, -0.5)
-        ax.set_yticks([])
-        for side in ("left", "right", "top"):
-            ax.spines[side].set_visible(False)
+        fx, trans = row_panel(ax, n_rows)
 
         # x limits on the analysis scale
         if xlim is not None:

@@ -13,11 +13,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
-from matplotlib.transforms import blended_transform_factory
 
 from ..results.sensitivity import CumulativeResult, LeaveOneOutResult, TrimfillResult
 from ._style import COLORS, house_style
-from .forest import ROW_IN, _short, _whisker, set_effect_axis
+from .forest import ROW_IN, _short, _whisker, row_panel, set_effect_axis
 from .funnel import funnel
 
 
@@ -39,16 +38,7 @@ def _series_plot(res, labels, marker, header, ax, digits, max_label) -> Figure:
                                1 - bottom - 0.05 / height))
         else:
             fig = ax.figure
-        ax_w_in = ax.get_position().width * fig.get_figwidth()
-
-        def fx(inches: float) -> float:
-            return inches / ax_w_in
-
-        trans = blended_transform_factory(ax.transAxes, ax.transData)
-        ax.set_ylim(n_rows - 0.5, -0.5)
-        ax.set_yticks([])
-        for side in ("left", "right", "top"):
-            ax.spines[side].set_visible(False)
+        fx, trans = row_panel(ax, n_rows)
         finite = np.isfinite(lo) & np.isfinite(hi)
         pts = np.concatenate([lo[finite], hi[finite], [res.full_ci_low, res.full_ci_high, 0.0]])
         xmin, xmax = float(np.min(pts)), float(np.max(pts))
