@@ -1,0 +1,243 @@
+"""Low-level numerics shared by every layer: one home for each small formula.
+
+Every layer (``data``, ``effects``, ``models``, results, ``plots``, ``analyses``) may import this
+module; it imports nothing from acu_meta and needs only numpy and scipy. A formula written here
+must not be written out again anywhere else in the package (``tests/test_numeric.py`` checks
+the values; a grep test checks that the I2-from-Q formula and the literal normal quantile appear
+only here).
+
+Contents
+--------
+critical values and p-values
+    :func:`z_crit`, :func:`t_crit`, :func:`crit`, :func:`p_two_sided`, :data:`Z975`.
+heterogeneity statistics
+    :func:`i2_from_q`, :func:`h2_from_q` (Higgins & Thompson 2002), :func:`i2_from_tau2`,
+    :func:`h2_from_tau2` (metafor's tau2-based forms with the typical within-study variance).
+binomial intervals
+    :func:`clopper_pearson`, :func:`wilson` (with Newcombe's continuity correction), :func:`wald`.
+effect-size helpers
+    :func:`hedges_j` (exact gamma-function form and Hedges' 1981 approximation),
+    :func:`se_from_ci`.
+inverse-variance pooling of flat values
+    :func:`pool_iv` (estimate, SE, Q around it).
+JSON numbers
+    :func:`json_number` (``None`` for NaN and infinities, plain Python types otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = [
+    "Z975",
+    "IVPooled",
+    "clopper_pearson",
+    "crit",
+    "h2_from_q",
+    "h2_from_tau2",
+    "hedges_j",
+    "i2_from_q",
+    "i2_from_tau2",
+    "json_number",
+    "p_two_sided",
+    "pool_iv",
+    "se_from_ci",
+    "t_crit",
+    "wald",
+    "wilson",
+    "z_crit",
+]
+
+
+def _fraction(level: float) -> float:
+    """A confidence level given in percent (95) or as a fraction (0.95), as a fraction."""
+    level = float(level)
+    return level / 100 if level > 1 else level
+
+
+# ---------------------------------------------------------------------- critical values
+
+
+def z_crit(level: float = 0.95) -> float:
+    """Two-sided normal critical value: the ``0.5 + level / 2`` quantile of N(0, 1).
+
+    ``level`` may be a fraction (0.95) or a percentage (95). ``z_crit(0.95)`` is
+    1.959963984540054, R's ``qnorm(0.975)`` to the last bit.
+    """
+    return float(stats.norm.ppf(0.5 + _fraction(level) / 2))
+
+
+#: ``z_crit(0.95)``: the normal quantile behind every printed 95% interval.
+Z975 = z_crit(0.95)
+
+
+def t_crit(level: float, df: float) -> float:
+    """Two-sided t critical value with ``df`` degrees of freedom (normal for ``df = inf``)."""
+    if math.isinf(df):
+        return z_crit(level)
+    return float(stats.t.ppf(0.5 + _fraction(level) / 2, df))
+
+
+def crit(level: float, df: float = math.inf) -> float:
+    """The critical value of a z test (``df = inf``) or a t test (finite ``df``)."""
+    return t_crit(level, df)
+
+
+def p_two_sided(statistic, df: float = math.inf):
+    """Two-sided p-value of a z statistic (``df = inf``) or a t statistic; vectorized."""
+    a = np.abs(np.asarray(statistic, dtype=float))
+    p = 2 * (stats.norm.sf(a) if math.isinf(df) else stats.t.sf(a, df))
+    return float(p) if np.ndim(p) == 0 else p
+
+
+# ---------------------------------------------------------------------- heterogeneity
+
+
+def i2_from_q(Q, df):
+    """I2 in percent from Cochran's Q: ``100 max(0, (Q - df) / Q)`` (Higgins & Thompson 2002).
+
+    0 where Q <= 0 or df <= 0 (no heterogeneity can be shown); vectorized over Q and df.
+    """
+    Q = np.asarray(Q, dtype=float)
+    df = np.asarray(df, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where((df > 0) & (Q > 0), np.maximum(0.0, 100 * (Q - df) / Q), 0.0)
+    return float(out) if out.ndim == 0 else out
+
+
+def h2_from_q(Q, df):
+    """H2 from Cochran's Q: ``Q / df`` (NaN where df <= 0); vectorized."""
+    Q = np.asarray(Q, dtype=float)
+    df = np.asarray(df, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(df > 0, Q / df, np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def i2_from_tau2(tau2, vt):
+    """I2 in percent from tau2: ``100 tau2 / (vt + tau2)``, vt the typical within-study variance
+    (metafor's s2 = (k - p) / tr(P0)); vectorized."""
+    tau2 = np.asarray(tau2, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 100 * tau2 / (vt + tau2)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def h2_from_tau2(tau2, vt):
+    """H2 from tau2: ``1 + tau2 / vt`` (metafor); vectorized."""
+    tau2 = np.asarray(tau2, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = tau2 / vt + 1
+    return float(out) if np.ndim(out) == 0 else out
+
+
+# ---------------------------------------------------------------------- binomial intervals
+
+
+def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval for a binomial proportion x/n, as a fraction.
+
+    Beta-quantile form; agrees with R's ``binom.test(x, n)$conf.int``.
+    """
+    a = 1.0 - _fraction(level)
+    lo = 0.0 if x == 0 else float(stats.beta.ppf(a / 2, x, n - x + 1))
+    hi = 1.0 if x == n else float(stats.beta.ppf(1 - a / 2, x + 1, n - x))
+    return lo, hi
+
+
+def wilson(x: int, n: int, level: float = 0.95, cc: bool = False) -> tuple[float, float]:
+    """Wilson score interval for x/n, as a fraction (R's ``prop.test(x, n, correct=FALSE)``).
+
+    ``cc=True``: Newcombe (1998) method 4, the continuity-corrected Wilson interval
+    (``prop.test(x, n, correct=TRUE)``), clipped to [0, 1].
+    """
+    z = z_crit(level)
+    p = x / n
+    if not cc:
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return float(centre - half), float(centre + half)
+    q = 1 - p
+    lo = 0.0 if x == 0 else (2 * n * p + z * z - 1 - z * math.sqrt(
+        z * z - 2 - 1 / n + 4 * p * (n * q + 1))) / (2 * (n + z * z))
+    hi = 1.0 if x == n else (2 * n * p + z * z + 1 + z * math.sqrt(
+        z * z + 2 - 1 / n + 4 * p * (n * q - 1))) / (2 * (n + z * z))
+    return max(0.0, lo), min(1.0, hi)
+
+
+def wald(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wald interval ``p +/- z sqrt(p (1 - p) / n)`` for x/n, as a fraction (not clipped)."""
+    p = x / n
+    h = z_crit(level) * math.sqrt(p * (1 - p) / n)
+    return p - h, p + h
+
+
+# ---------------------------------------------------------------------- effect-size helpers
+
+
+def hedges_j(m, exact: bool = True):
+    """Small-sample correction factor J for Hedges' g, m = n1 + n2 - 2 degrees of freedom.
+
+    exact: ``exp(lgamma(m/2) - log(sqrt(m/2)) - lgamma((m-1)/2))`` (metafor's ``.cmicalc``;
+    NaN for m <= 1). approximate: ``1 - 3/(4m - 1)`` (Hedges 1981; RevMan 5 and meta write it as
+    ``1 - 3/(4N - 9)`` with N = n1 + n2, the same number). Vectorized; returns an array.
+    """
+    m = np.asarray(m, dtype=float)
+    if exact:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(
+                m <= 1,
+                np.nan,
+                np.exp(special.gammaln(m / 2) - np.log(np.sqrt(m / 2))
+                       - special.gammaln((m - 1) / 2)),
+            )
+    return 1 - 3 / (4 * m - 1)
+
+
+def se_from_ci(low, high, level: float = 0.95):
+    """SE behind a symmetric interval: ``(high - low) / (2 z)``; vectorized."""
+    return (np.asarray(high, dtype=float) - np.asarray(low, dtype=float)) / (2 * z_crit(level))
+
+
+# ---------------------------------------------------------------------- flat IV pooling
+
+
+class IVPooled(NamedTuple):
+    """Fixed-effect inverse-variance pooling of flat values."""
+
+    estimate: float
+    se: float
+    Q: float
+    df: int
+
+
+def pool_iv(y, v) -> IVPooled:
+    """Inverse-variance (fixed-effect) pooling of effects ``y`` with variances ``v``.
+
+    ``estimate = sum(w y) / sum(w)``, ``se = 1 / sqrt(sum(w))``, ``Q = sum(w (y - est)^2)``,
+    ``w = 1 / v``. For the full model (moderators, tau2, tests) use :func:`acu_meta.models.fit`.
+    """
+    y = np.asarray(y, dtype=float)
+    w = 1.0 / np.asarray(v, dtype=float)
+    sw = float(np.sum(w))
+    est = float(np.sum(w * y) / sw)
+    return IVPooled(est, 1.0 / math.sqrt(sw), float(np.sum(w * (y - est) ** 2)), len(y) - 1)
+
+
+# ---------------------------------------------------------------------- JSON
+
+
+def json_number(x):
+    """A JSON-safe number: ``None`` for None, NaN and infinities; bool, int or float otherwise."""
+    if x is None:
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    x = float(x)
+    return x if math.isfinite(x) else None
