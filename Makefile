@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test lint check-data clean-venv metafor-reference baselines snapshot bench
+.PHONY: reproduce test lint check-data clean-venv metafor-reference meta-reference baselines snapshot bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,19 @@ metafor-reference:
 	Rscript validation/metafor/plots_reference.R
 	Rscript validation/metafor/network_reference.R
 	Rscript validation/metafor/sensitivity_reference.R
+	Rscript validation/metafor/gaps_reference.R
 	git diff --exit-code -- tests/fixtures/metafor_reference.json tests/fixtures/metafor_baujat.json \
 	  tests/fixtures/metafor_network.json tests/fixtures/network_arms \
-	  tests/fixtures/metafor_sensitivity.json
+	  tests/fixtures/metafor_sensitivity.json tests/fixtures/metafor_gaps.json
+
+# Regenerate the meta / netmeta reference values the same way (needs, besides metafor and metadat,
+# meta 8.3 and netmeta 3.3 in a private R library; see validation/meta/README.md):
+#   make meta-reference RLIB=/path/to/rlib
+RLIB ?= $(R_LIBS)
+meta-reference:
+	R_LIBS=$(RLIB) Rscript validation/meta/revman5_reference.R
+	R_LIBS=$(RLIB) Rscript validation/netmeta/netsplit_reference.R
+	git diff --exit-code -- tests/fixtures/meta_revman5.json tests/fixtures/netmeta_netsplit.json
 
 # Regenerate the baseline images of the plot regression tests (after an intended change of
 # the plots; review the new images before committing them).
