@@ -25,13 +25,16 @@ import pandas as pd
 
 from ._schema import PROVENANCE_COLUMNS, Field, Resource, default_data_dir, read_package
 from ._tables import DataValidationError, Problem, Store, decimals
+from .userfile import InputError
 
 __all__ = [
     "DataValidationError",
+    "InputError",
     "Problem",
     "Provenance",
     "check",
     "data_dir",
+    "decimals",
     "describe",
     "list_datasets",
     "load",
