@@ -80,8 +80,17 @@ def read_text_table(resource: Resource, data_dir: Path) -> tuple[pd.DataFrame, l
         return pd.DataFrame(columns=list(resource.field_names)), [
             Problem(shown, None, None, "file not found")
         ]
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError:
+        return pd.DataFrame(columns=list(resource.field_names)), [
+            Problem(shown, None, None, "not a UTF-8 text CSV file")
+        ]
+    except OSError as err:  # a folder, no permission, ...
+        return pd.DataFrame(columns=list(resource.field_names)), [
+            Problem(shown, None, None, f"cannot be read ({err.strerror or err})")
+        ]
     if not rows:
         return pd.DataFrame(columns=list(resource.field_names)), [
             Problem(shown, None, None, "file is empty (no header row)")

@@ -117,6 +117,8 @@ def _read_rows(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
         raise InputError(f"{shown}: file not found") from None
     except IsADirectoryError:
         raise InputError(f"{shown}: is a folder, not a CSV file") from None
+    except OSError as err:  # no permission, ...
+        raise InputError(f"{shown}: cannot be read ({err.strerror or err})") from None
     if b"\x00" in raw:
         raise InputError(f"{shown}: not a text CSV file (binary content)")
     try:
