@@ -139,10 +139,10 @@ def _cmd_reproduce(args) -> int:
     Reads ``--data`` alone (and ``--examples`` for the figures of the example CSVs)."""
     from .analyses import write_figures
 
+    examples = _examples_dir(args)
     out = Path(args.out)
     reports = _output_dir(out / "reports")
     done = _write_reports(reports, args.data)
-    examples = _examples_dir(args)
     figs = write_figures(_output_dir(out / "figures"), args.data, examples=examples)
     print(f"data: {done['tables']} tables valid")
     print(f"checks: {done['checks']} -> {reports / 'data-checks.md'}")
