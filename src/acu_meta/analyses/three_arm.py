@@ -183,7 +183,7 @@ def network_model(where=None, verum: str = "combined", method: str = "REML"):
                    reference="usual_care", larger_is_better=True)
 
 
-MADSEN_ROWS = "bland_madsen_verum_placebo"  # pooled_id of the transcribed forest-plot rows
+MADSEN_ROWS = "bland_madsen_verum_placebo"  # the Bland page: its Q, and the forest-plot rows
 MADSEN_POOLED = "madsen2009_verum_placebo"  # pooled_id of Madsen's printed pooled result
 
 
