@@ -1,21 +1,83 @@
 """Command-line interface: ``acu-meta <command>``.
 
-Every error in the input data ends the command with exit status 2 and one line on stderr that
-names file, line, column and problem; no traceback.
+Exit status: 0 on success; 2 for bad input (a data table that breaks its dictionary, a
+malformed CSV, an argument that does not fit the data, a model that cannot be fitted to the
+input), with one line on stderr that names file, line, column and problem; 1 for anything else,
+which is a bug in acu_meta: one line ``acu-meta: internal error: ...`` (``--debug`` prints the
+traceback). Bad input is exactly an :class:`acu_meta.errors.AcuMetaError` (and the domain errors
+of ``effects`` and ``models``, see :func:`_user_errors`). A closed pipe (``acu-meta check-data
+| head -1``) ends quietly with status 0. Tested by ``tests/cli/test_cli_errors.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 
-from . import __version__
+from . import __version__, errors
+from .effects import MEASURES
+from .effects.escalc import BINARY_MEASURES, CONTINUOUS_MEASURES
+from .results import METHODS, PROFILES
+
+# ------------------------------------------------------------------- choices, in one place
+# Every method and measure the CLI offers, read from the library. POOL_METHODS is
+# results.METHODS (MH, Peto and the tau2 estimators); once acu_meta.models.registry is merged,
+# the tau2 estimators come from its list of names (results.METHODS is derived from it).
+POOL_METHODS: tuple[str, ...] = tuple(METHODS)
+DEFAULT_POOL_METHOD = "REML"  # --subgroup without --method (pool uses the profile's default)
+COUNT_METHODS = ("MH", "PETO")  # need 2x2 counts; MH only for OR, RR, RD
+MH_MEASURES = ("OR", "RR", "RD")
+SHAPE_MEASURES = {
+    "binary": tuple(m for m in MEASURES if m in BINARY_MEASURES),
+    "continuous": tuple(m for m in MEASURES if m in CONTINUOUS_MEASURES),
+    "generic": ("GEN",),
+}
+SHAPE_NAMES = {"binary": "binary", "continuous": "continuous", "generic": "yi/vi"}
+DEFAULT_MEASURE = {"binary": "OR", "continuous": "SMD", "generic": "GEN"}
+# models.network.fit_network accepts these (it keeps no public list yet)
+NETWORK_METHODS = ("FE", "REML", "DL")
+NETWORK_MEASURES = {"binary": ("OR", "RR", "RD"), "continuous": ("MD", "SMD")}
+DEFAULT_NETWORK_MEASURE = {"binary": "OR", "continuous": "SMD"}
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")  # what plots.save_figure writes
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's usage errors: status 2, one line
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _level(text: str) -> float:
+    """``--level``: a confidence level in percent, strictly between 0 and 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 100 (percent)")
+    return value
+
+
+def _output_dir(path: Path) -> Path:
+    """Create the output folder *path*; a folder that cannot be made is bad input."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise errors.InputError(f"{path}: cannot create the output folder ({err.strerror or err})"
+                                ) from None
+    return path
+
+
+def _figure_path(path: str | Path) -> Path:
+    """An output file for a figure: suffix checked, folder created."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise errors.InputError(f"{path}: output must end in {', '.join(FIGURE_SUFFIXES[:-1])} "
+                                f"or {FIGURE_SUFFIXES[-1]}")
+    _output_dir(path.parent)
+    return path
 
 
 def _cmd_list(args) -> int:
@@ -34,7 +96,7 @@ def _cmd_check_data(args) -> int:
     text = report.to_markdown()
     if args.out:
         out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        _output_dir(out.parent)
         out.write_text(text, encoding="utf-8")
         print(f"{report.summary()}; written to {out}")
     else:
@@ -45,48 +107,74 @@ def _cmd_check_data(args) -> int:
 SNAPSHOT = Path("tests") / "fixtures" / "reproduction_snapshot.json"
 
 
-def _cmd_reproduce(args) -> int:
-    """Everything reproducible: validated data, data checks, derived values, reproduction
-    report (targets and approximations), figures, executed notebooks rendered to HTML."""
+def _write_reports(reports: Path, where) -> dict:
+    """Write every report of ``reproduce`` into *reports*; return what the summary prints."""
     from . import data
-    from .analyses import all_approximations, all_targets, article_claims, write_figures
+    from .analyses import all_approximations, all_targets, article_claims
     from .analyses.reproduction import to_frame, to_markdown
     from .data.derived import derived_values
 
-    out = Path(args.out)
-    reports = out / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    problems = data.validate(args.data)
+    problems = data.validate(where)
     if problems:
         raise data.DataValidationError(problems)
-    report = data.check(args.data)
+    report = data.check(where)
     (reports / "data-checks.md").write_text(report.to_markdown(), encoding="utf-8")
-    derived_values(args.data).to_csv(reports / "derived-values.csv", index=False)
-    targets = all_targets(args.data)
-    approx = all_approximations(args.data)
+    derived_values(where).to_csv(reports / "derived-values.csv", index=False)
+    targets, approx = all_targets(where), all_approximations(where)
     to_frame(targets).to_csv(reports / "reproduction.csv", index=False, float_format="%.10g")
     to_frame(approx).to_csv(reports / "approximations.csv", index=False, float_format="%.10g")
     md = to_markdown(targets)
     md += "\n## Approximate reproductions (not the authors' computation)\n\n"
     md += "\n".join(to_markdown(approx).splitlines()[9:])
     (reports / "reproduction.md").write_text(md, encoding="utf-8")
-    article_claims.claims(args.data).to_csv(reports / "article-claims.csv", index=False)
-    figs = write_figures(out / "figures", args.data)
-    print(f"data: {len(data.list_datasets(args.data))} tables valid")
-    print(f"checks: {report.summary()} -> {reports / 'data-checks.md'}")
+    article_claims.claims(where).to_csv(reports / "article-claims.csv", index=False)
+    return {"tables": len(data.list_datasets(where)), "checks": report.summary(),
+            "targets": to_frame(targets)}
+
+
+def _cmd_reproduce(args) -> int:
+    """Everything reproducible: validated data, data checks, derived values, reproduction
+    report (targets and approximations), figures, executed notebooks rendered to HTML.
+
+    Reads ``--data`` alone (and ``--examples`` for the figures of the example CSVs)."""
+    from .analyses import write_figures
+
+    examples = _examples_dir(args)
+    out = Path(args.out)
+    reports = _output_dir(out / "reports")
+    done = _write_reports(reports, args.data)
+    figs = write_figures(_output_dir(out / "figures"), args.data, examples=examples)
+    print(f"data: {done['tables']} tables valid")
+    print(f"checks: {done['checks']} -> {reports / 'data-checks.md'}")
     print(f"derived values -> {reports / 'derived-values.csv'}")
-    frame = to_frame(targets)
+    frame = done["targets"]
     counts = frame.status.value_counts()
     print(f"reproduction: {len(frame)} targets ("
           + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("exact", "consistent", "discrepancy"))
           + f") -> {reports / 'reproduction.csv'}")
     print(f"figures: {len(figs)} files -> {out / 'figures'}")
+    if examples is None:
+        print("figures of the example CSVs skipped (--data without --examples)")
     if args.notebooks:
         from .notebooks import render_all
 
-        for path in render_all(Path(args.notebooks), reports / "notebooks"):
+        for path in render_all(Path(args.notebooks), _output_dir(reports / "notebooks")):
             print(f"notebook -> {path}")
     return 0
+
+
+def _examples_dir(args) -> Path | None:
+    """The folder of example CSVs for ``reproduce``: ``--examples``, else the repository's
+    ``examples/`` when the data are the default ones, else None (``--data DIR`` reads DIR
+    alone)."""
+    from .analyses import EXAMPLES_DIR
+
+    if args.examples:
+        folder = Path(args.examples)
+        if not folder.is_dir():
+            raise errors.InputError(f"{folder}: --examples is not a folder")
+        return folder
+    return EXAMPLES_DIR if args.data is None else None
 
 
 def _cmd_snapshot(args) -> int:
@@ -99,98 +187,115 @@ def _cmd_snapshot(args) -> int:
     path = Path(args.out)
     payload = {"targets": snapshot(all_targets(args.data)),
                "approximations": snapshot(all_approximations(args.data))}
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _output_dir(path.parent)
     path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"snapshot of {len(payload['targets'])} targets and {len(payload['approximations'])} "
           f"approximations -> {path}")
     return 0
 
 
+def _measure_for(shape: str, measure: str | None) -> str:
+    """The measure for a user table of *shape*: the default, or *measure* if it fits."""
+    measure = (measure or DEFAULT_MEASURE[shape]).upper()
+    fits = SHAPE_MEASURES[shape]
+    if measure not in fits:
+        raise errors.InputError(f"measure {measure} does not fit {SHAPE_NAMES[shape]} data "
+                                f"({', '.join(fits)})")
+    return measure
+
+
 def effect_sizes_from_table(table, measure: str | None, exact: bool = True):
     """EffectSizes for a validated user table (data layer) with measure defaults:
-    SMD for continuous, OR for binary, GEN for yi/vi."""
+    SMD for continuous, OR for binary, GEN for yi/vi (see :data:`SHAPE_MEASURES`)."""
     from .effects import escalc
 
     c = table.columns
+    measure = _measure_for(table.shape, measure)
     if table.shape == "binary":
-        measure = (measure or "OR").upper()
-        if measure not in ("OR", "RR", "RD", "PETO"):
-            raise ValueError(f"measure {measure} does not fit binary data (OR, RR, RD, PETO)")
         return escalc(measure, ai=c["treat_events"], n1i=c["treat_n"], ci=c["control_events"],
                       n2i=c["control_n"], study=table.study)
     if table.shape == "continuous":
-        measure = (measure or "SMD").upper()
-        if measure not in ("MD", "SMD", "ROM"):
-            raise ValueError(f"measure {measure} does not fit continuous data (MD, SMD, ROM)")
         return escalc(measure, m1i=c["treat_mean"], sd1i=c["treat_sd"], n1i=c["treat_n"],
                       m2i=c["control_mean"], sd2i=c["control_sd"], n2i=c["control_n"],
                       study=table.study, exact=exact)
-    measure = (measure or "GEN").upper()
-    if measure != "GEN":
-        raise ValueError(f"measure {measure} does not fit yi/vi data (GEN)")
     if "vi" in c:
         return escalc("GEN", yi=c["yi"], vi=c["vi"], study=table.study)
     return escalc("GEN", yi=c["yi"], sei=c["sei"], study=table.study)
+
+
+def _check_method(method: str | None, es, path) -> None:
+    """MH and Peto pool 2x2 counts: refuse them for other data before pooling."""
+    if method not in COUNT_METHODS:
+        return
+    if es.arms is None or es.measure not in BINARY_MEASURES:
+        raise errors.InputError(f"{path}: method {method} needs 2x2 counts (treat_events, "
+                                "treat_n, control_events, control_n)")
+    if method == "MH" and es.measure not in MH_MEASURES:
+        raise errors.InputError(f"{path}: method MH is for measures {', '.join(MH_MEASURES)}, "
+                                f"not {es.measure}")
 
 
 def _cmd_pool(args) -> int:
     import dataclasses
     import json
 
-    from .results.sensitivity import (
-        bias_summary,
-        fsn,
-        leave_one_out,
-        leave_one_out_records,
-        ranktest,
-        regtest,
-        trimfill,
-    )
-
     table, res = _pooled_from_file(args)
     if table.excluded:
         res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
     if args.json:
-        payload = res.to_dict()
-        if args.bias:
-            payload["bias"] = bias_summary(res)
-        if args.leave_one_out:
-            payload["leave_one_out"] = leave_one_out_records(res)
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(_pool_payload(res, args), indent=2))
     else:
         print(res.summary())
-        if args.bias:
-            for obj in (regtest(res), regtest(res, model="lm"), ranktest(res), trimfill(res),
-                        fsn(res)):
-                print()
-                print(obj.summary())
-        if args.leave_one_out:
+        for text in _pool_extras(res, args):
             print()
-            print(leave_one_out(res).summary())
+            print(text)
     return 0
+
+
+def _pool_payload(res, args) -> dict:
+    from .results.sensitivity import bias_summary, leave_one_out_records
+
+    payload = res.to_dict()
+    if args.bias:
+        payload["bias"] = bias_summary(res)
+    if args.leave_one_out:
+        payload["leave_one_out"] = leave_one_out_records(res)
+    return payload
+
+
+def _pool_extras(res, args) -> list[str]:
+    from .results.sensitivity import fsn, leave_one_out, ranktest, regtest, trimfill
+
+    out = []
+    if args.bias:
+        out += [obj.summary() for obj in (regtest(res), regtest(res, model="lm"), ranktest(res),
+                                          trimfill(res), fsn(res))]
+    if args.leave_one_out:
+        out.append(leave_one_out(res).summary())
+    return out
 
 
 def _pooled_from_file(args):
     import warnings
 
     from .data.userfile import read_study_csv
-    from .results import PROFILES, pool, subgroups
+    from .results import pool, subgroups
 
     table = read_study_csv(args.file, drop_missing=args.drop_missing)
-    exact = PROFILES[args.profile]["exact"]
-    es = effect_sizes_from_table(table, args.measure, exact=exact)
-    hksj = True if args.hksj else None
+    es = effect_sizes_from_table(table, args.measure, exact=PROFILES[args.profile]["exact"])
+    _check_method(args.method, es, args.file)
+    subgroup = getattr(args, "subgroup", None)
+    if subgroup and subgroup not in table.extra:
+        raise errors.InputError(f"{args.file}, line 1, column {subgroup!r}: no such column for "
+                                "--subgroup")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if getattr(args, "subgroup", None):
-            if args.subgroup not in table.extra:
-                raise ValueError(f"{args.file}, line 1, column {args.subgroup!r}: no such column "
-                                 "for --subgroup")
-            res = subgroups(es, table.extra[args.subgroup], method=args.method or "REML",
+        if subgroup:
+            res = subgroups(es, table.extra[subgroup], method=args.method or DEFAULT_POOL_METHOD,
                             hksj=bool(args.hksj), level=args.level, profile=args.profile)
         else:
-            res = pool(es, method=args.method, hksj=hksj, level=args.level,
-                       profile=args.profile)
+            res = pool(es, method=args.method, hksj=True if args.hksj else None,
+                       level=args.level, profile=args.profile)
     for w in caught:
         print(f"acu-meta: warning: {w.message}", file=sys.stderr)
     for study, reason in table.excluded:
@@ -201,9 +306,7 @@ def _pooled_from_file(args):
 def _cmd_forest(args) -> int:
     from .plots import forest, funnel, save_figure
 
-    out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ValueError(f"{out}: output must end in .png, .svg or .pdf")
+    out = _figure_path(args.out)
     _, res = _pooled_from_file(args)
     if args.command == "forest":
         fig = forest(res, sort=args.sort, favours=tuple(args.favours),
@@ -224,63 +327,66 @@ def _cmd_network(args) -> int:
     from .models.network import NetworkError
     from .results.network import network
 
+    plot = _figure_path(args.plot) if args.plot else None
     shape, cols = read_network_csv(args.file)
-    measure = (args.measure or ("OR" if shape == "binary" else "SMD")).upper()
-    fits = {"binary": ("OR", "RR", "RD"), "continuous": ("MD", "SMD")}[shape]
+    measure = (args.measure or DEFAULT_NETWORK_MEASURE[shape]).upper()
+    fits = NETWORK_MEASURES[shape]
     if measure not in fits:
-        raise ValueError(f"{args.file}: measure {measure} does not fit {shape} arms "
-                         f"({', '.join(fits)})")
+        raise errors.InputError(f"{args.file}: measure {measure} does not fit {shape} arms "
+                                f"({', '.join(fits)})")
     try:
         res = network(pd.DataFrame(cols), measure=measure, method=args.method,
                       reference=args.reference, level=args.level)
-    except NetworkError as err:
-        raise ValueError(f"{args.file}: {err}") from None
+    except NetworkError as err:  # the model's own error, given the file name
+        raise errors.InputError(f"{args.file}: {err}") from err
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
     else:
         print(res.summary())
         print()
         print(res.league_table().to_string())
-    if args.plot:
+    if plot is not None:
         from .plots import save_figure
         from .plots.network import network_graph
 
-        save_figure(network_graph(res), args.plot)
+        save_figure(network_graph(res), plot)
     return 0
+
+
+# ---------------------------------------------------------------------------------- parser
 
 
 def _add_pool_options(p) -> None:
     p.add_argument("file", help="CSV: study plus yi,vi | yi,sei | treat_mean,treat_sd,treat_n,"
                    "control_mean,control_sd,control_n | treat_events,treat_n,control_events,"
                    "control_n")
-    p.add_argument("--measure", type=str.upper,
-                   choices=["MD", "SMD", "ROM", "RR", "OR", "RD", "PETO", "GEN"],
+    p.add_argument("--measure", type=str.upper, choices=list(MEASURES),
                    help="effect measure (default: SMD, OR or GEN by the columns)")
-    p.add_argument("--method", type=str.upper,
-                   choices=["FE", "MH", "PETO", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"],
+    p.add_argument("--method", type=str.upper, choices=list(POOL_METHODS),
                    help="pooling method / tau2 estimator (default: the profile's, REML)")
     p.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman CI and test")
-    p.add_argument("--level", type=float, default=95, help="confidence level in percent")
-    p.add_argument("--profile", default="metafor", choices=["metafor", "revman5", "revman_web"])
+    p.add_argument("--level", type=_level, default=95, help="confidence level in percent")
+    p.add_argument("--profile", default="metafor", choices=list(PROFILES))
     p.add_argument("--drop-missing", action="store_true",
                    help="leave out rows with a missing value (listed in 'excluded')")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="acu-meta", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"acu-meta {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    p = sub.add_parser("list-datasets", help="list the transcribed tables (validates them)")
+def _add_data_commands(sub, common) -> None:
+    p = sub.add_parser("list-datasets", parents=[common],
+                       help="list the transcribed tables (validates them)")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("check-data", help="validate the data and run the consistency checks")
+    p = sub.add_parser("check-data", parents=[common],
+                       help="validate the data and run the consistency checks")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("-o", "--out", help="write the Markdown report to this file")
     p.set_defaults(func=_cmd_check_data)
 
-    p = sub.add_parser("pool", help="meta-analysis of a CSV of studies (metafor's numbers)")
+
+def _add_pool_commands(sub, common) -> None:
+    p = sub.add_parser("pool", parents=[common],
+                       help="meta-analysis of a CSV of studies (metafor's numbers)")
     _add_pool_options(p)
     p.add_argument("--bias", action="store_true",
                    help="small-study effects: Egger (rma and lm), Begg, trim-and-fill, "
@@ -289,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_pool)
 
-    p = sub.add_parser("forest", help="forest plot of a CSV of studies")
+    p = sub.add_parser("forest", parents=[common], help="forest plot of a CSV of studies")
     _add_pool_options(p)
     p.add_argument("--subgroup", metavar="COLUMN", help="column with subgroup labels")
     p.add_argument("--sort", choices=["effect", "weight", "label"], help="order of the rows")
@@ -300,52 +406,118 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=_cmd_forest)
 
-    p = sub.add_parser("funnel", help="contour-enhanced funnel plot of a CSV of studies")
+    p = sub.add_parser("funnel", parents=[common],
+                       help="contour-enhanced funnel plot of a CSV of studies")
     _add_pool_options(p)
     p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=_cmd_forest)
 
-    p = sub.add_parser("network", help="network meta-analysis of a long-format CSV of arms")
+
+def _add_network_command(sub, common) -> None:
+    p = sub.add_parser("network", parents=[common],
+                       help="network meta-analysis of a long-format CSV of arms")
     p.add_argument("file", help="CSV with header study,treatment,events,n or "
                    "study,treatment,mean,sd,n (one row per study arm)")
-    p.add_argument("--measure", type=str.upper, choices=["OR", "RR", "RD", "MD", "SMD"],
+    p.add_argument("--measure", type=str.upper,
+                   choices=list(dict.fromkeys(m for ms in NETWORK_MEASURES.values() for m in ms)),
                    help="effect measure (default: OR for events, SMD for means)")
-    p.add_argument("--method", type=str.upper, default="REML", choices=["FE", "REML", "DL"])
+    p.add_argument("--method", type=str.upper, default="REML", choices=list(NETWORK_METHODS))
     p.add_argument("--reference", help="reference treatment (default: the first in the file)")
-    p.add_argument("--level", type=float, default=95)
+    p.add_argument("--level", type=_level, default=95, help="confidence level in percent")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", metavar="OUT", help="also write the network graph (.png/.svg/.pdf)")
     p.set_defaults(func=_cmd_network)
 
-    p = sub.add_parser("reproduce", help="rebuild every report and figure")
-    p.add_argument("--data", help="data folder (default: the repository's data/)")
+
+def _add_reproduce_commands(sub, common) -> None:
+    p = sub.add_parser("reproduce", parents=[common], help="rebuild every report and figure")
+    p.add_argument("--data", help="data folder (default: the repository's data/); read alone")
+    p.add_argument("--examples", metavar="DIR",
+                   help="folder of the example CSVs behind the example figures (Lee 2004 GOSH; "
+                        "default: the repository's examples/, none with --data)")
     p.add_argument("--out", default=".", help="output root (default: current folder)")
     p.add_argument("--notebooks", metavar="DIR",
                    help="also execute the notebooks in DIR and render them to HTML")
     p.set_defaults(func=_cmd_reproduce)
 
-    p = sub.add_parser("snapshot", help="refresh the regression snapshot of reproduced numbers")
+    p = sub.add_parser("snapshot", parents=[common],
+                       help="refresh the regression snapshot of reproduced numbers")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("-o", "--out", default=str(SNAPSHOT), help=f"default: {SNAPSHOT}")
     p.set_defaults(func=_cmd_snapshot)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="acu-meta", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"acu-meta {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, print the traceback too")
+    # --debug after the command as well; SUPPRESS keeps the subparser from resetting it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on an error, print the traceback too")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_data_commands(sub, common)
+    _add_pool_commands(sub, common)
+    _add_network_command(sub, common)
+    _add_reproduce_commands(sub, common)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .data import DataValidationError
-    from .data.userfile import InputError
+# ------------------------------------------------------------------------------ running
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean bad input (exit 2): the project's own,
+    :class:`acu_meta.errors.AcuMetaError`, and the domain errors of effects and models, named
+    until they derive from it (arch-models' branch)."""
     from .effects.escalc import EffectSizeError
     from .models import ModelError
+    from .models.network import NetworkError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    return (errors.AcuMetaError, EffectSizeError, ModelError, NetworkError)
+
+
+def _one_line(err: BaseException) -> str:
+    text = err.args[0] if isinstance(err, KeyError) and len(err.args) == 1 else err
+    return " ".join(str(text).split())
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at devnull, so that the flush at exit cannot fail
+    (the recipe of the Python docs, ``signal`` module, "Note on SIGPIPE")."""
     try:
-        return int(args.func(args) or 0)
-    except (DataValidationError, InputError, EffectSizeError, ModelError, ValueError,
-            FileNotFoundError, KeyError) as err:
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"acu-meta: error: {msg}", file=sys.stderr)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (e.g. captured)
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the exit status (0 ok, 1 bug, 2 bad input)."""
+    args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    try:
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
+        return status
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except _user_errors() as err:
+        if debug:
+            traceback.print_exc()
+        print(f"acu-meta: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("acu-meta: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # anything else is a bug in acu_meta
+        if debug:
+            traceback.print_exc()
+        print(f"acu-meta: internal error: {type(err).__name__}: {_one_line(err)} (run with "
+              "--debug for the traceback; please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,13 +17,13 @@ import pandas as pd
 
 from .. import data
 from ..effects import escalc
+from ..numeric import Z975, i2_from_q, pool_iv
 from ..plots import forest
 from ..results import MetaResult, pool
 from .reproduction import Target, box_range, target
 
 STUDY = "cherkin2009"
 ARMS = ("individualized", "standardized", "simulated", "usual_care")
-Z = 1.959963984540054
 
 
 def table2(where=None) -> pd.DataFrame:
@@ -51,10 +51,10 @@ def pair_effects(where=None) -> pd.DataFrame:
                         sd2i=[g.loc[b, "sd"]], n2i=[float(g.loc[b, "n_randomized"])])
             md, smd = escalc("MD", **args), escalc("SMD", **args)
             rows.append({"timepoint": tp, "comparison": f"{a} vs {b}", "md": md.yi[0],
-                         "md_ci_low": md.yi[0] - Z * md.sei[0],
-                         "md_ci_high": md.yi[0] + Z * md.sei[0], "smd": smd.yi[0],
-                         "smd_ci_low": smd.yi[0] - Z * smd.sei[0],
-                         "smd_ci_high": smd.yi[0] + Z * smd.sei[0]})
+                         "md_ci_low": md.yi[0] - Z975 * md.sei[0],
+                         "md_ci_high": md.yi[0] + Z975 * md.sei[0], "smd": smd.yi[0],
+                         "smd_ci_low": smd.yi[0] - Z975 * smd.sei[0],
+                         "smd_ci_high": smd.yi[0] + Z975 * smd.sei[0]})
     return pd.DataFrame(rows)
 
 
@@ -78,18 +78,23 @@ def nbk56291_figure8(where=None) -> MetaResult:
 
 
 def _fe(vals, ns):
-    """FE pooled (est, se, Q) from flat (m1, m2, s1, s2) per row."""
+    """FE pooled (est, se, Q) of MDs from flat (m1, m2, s1, s2) per row, n per row in *ns*."""
     y = np.array([vals[4 * j] - vals[4 * j + 1] for j in range(len(ns))])
     v = np.array([vals[4 * j + 2] ** 2 / ns[j][0] + vals[4 * j + 3] ** 2 / ns[j][1]
                   for j in range(len(ns))])
-    w = 1 / v
-    est = float(np.sum(w * y) / np.sum(w))
-    return est, math.sqrt(1 / np.sum(w)), float(np.sum(w * (y - est) ** 2))
+    r = pool_iv(y, v)
+    return r.estimate, r.se, r.Q
 
 
 def targets(where=None) -> list[Target]:
+    """Abstract improvements, the Table 3 cell, and NBK56291 Figure 8 (pooled and per row)."""
+    return (_abstract_targets(where) + [_table3_target(where)] + _nbk_pooled_targets(where)
+            + _nbk_row_targets(where))
+
+
+def _abstract_targets(where) -> list[Target]:
+    """Abstract: improvement at 8 weeks = baseline - 8 weeks (Table 2), per arm."""
     out: list[Target] = []
-    # abstract: improvement at 8 weeks = baseline - 8 weeks (Table 2)
     ao = data.printed("arm_outcomes", where)
     ao = ao[(ao.study_id == STUDY) & (ao.outcome == "rmdq")]
     for arm in ARMS:
@@ -102,48 +107,62 @@ def targets(where=None) -> list[Target]:
             f"Abstract: RMDQ improvement at 8 weeks, {arm} (Table 2 baseline minus 8 weeks)",
             change["mean"], float(base["mean"]) - float(wk8["mean"]),
             box_range(lambda b, f: b - f, [base["mean"], wk8["mean"]])))
-    # Table 3 cell: adjusted difference, standardized vs usual care
+    return out
+
+
+def _table3_target(where) -> Target:
+    """Table 3 cell: adjusted difference, standardized vs usual care (shown beside)."""
     t2 = table2(where).set_index(["arm", "timepoint"])
     c = data.printed("contrasts", where)
     t3 = c[c.contrast_id == "cherkin2009_t3_standardized_usual_care_rmdq"].iloc[0]
     unadj = t2.loc[("standardized", "8wk"), "mean"] - t2.loc[("usual_care", "8wk"), "mean"]
-    out.append(target(
+    return target(
         "cherkin_t3_adjusted_md_standardized_usual", STUDY,
         "Table 3: adjusted RMDQ difference, standardized acupuncture vs usual care, 8 weeks",
         t3.estimate, unadj,
         note=f"Table 3 adjusts for baseline and covariates, which the transcribed data cannot "
              f"do; the unadjusted difference from Table 2 is {unadj:.2f}. Shown beside, not "
-             f"expected to match."))
-    # NBK56291 Figure 8
+             f"expected to match.")
+
+
+def _nbk_pooled_targets(where) -> list[Target]:
+    """NBK56291 Figure 8: pooled MD, its CI, Q, I2 and totals from the printed rows."""
     rows = _nbk_rows(where)
     pooled = data.printed("pooled", where).set_index("pooled_id").loc["nbk56291_fig8_rmdq"]
     ns = [(int(r.treat_n), int(r.control_n)) for _, r in rows.iterrows()]
     texts = [r[c] for _, r in rows.iterrows()
              for c in ("treat_mean", "control_mean", "treat_sd", "control_sd")]
-    vals = [float(t) for t in texts]
-    est, se, q = _fe(vals, ns)
+    est, se, q = _fe([float(t) for t in texts], ns)
     why = ("The report pooled unrounded arm data; the printed rows (rounded) give "
            f"{est:.3f}.")
-    out.append(target("nbk56291_fig8_pooled_md", "nbk56291",
-                      "Figure 8: pooled MD, RMDQ, acupuncture vs placebo (fixed effect, IV)",
-                      pooled.estimate, est, box_range(lambda *v: _fe(v, ns)[0], texts),
-                      note_if_not_exact=why))
-    out.append(target("nbk56291_fig8_pooled_ci_low", "nbk56291", "Figure 8: pooled MD, lower "
-                      "95% limit", pooled.ci_low, est - Z * se,
-                      box_range(lambda *v: _fe(v, ns)[0] - Z * _fe(v, ns)[1], texts)))
-    out.append(target("nbk56291_fig8_pooled_ci_high", "nbk56291", "Figure 8: pooled MD, upper "
-                      "95% limit", pooled.ci_high, est + Z * se,
-                      box_range(lambda *v: _fe(v, ns)[0] + Z * _fe(v, ns)[1], texts)))
-    out.append(target("nbk56291_fig8_chi2", "nbk56291", "Figure 8: heterogeneity chi-squared",
-                      pooled.q, q, box_range(lambda *v: _fe(v, ns)[2], texts)))
-    out.append(target("nbk56291_fig8_i2", "nbk56291", "Figure 8: I-squared (%)", pooled.i2,
-                      max(0.0, 100 * (q - 1) / q) if q > 0 else 0.0))
+    out = [
+        target("nbk56291_fig8_pooled_md", "nbk56291",
+               "Figure 8: pooled MD, RMDQ, acupuncture vs placebo (fixed effect, IV)",
+               pooled.estimate, est, box_range(lambda *v: _fe(v, ns)[0], texts),
+               note_if_not_exact=why),
+        target("nbk56291_fig8_pooled_ci_low", "nbk56291", "Figure 8: pooled MD, lower "
+               "95% limit", pooled.ci_low, est - Z975 * se,
+               box_range(lambda *v: _fe(v, ns)[0] - Z975 * _fe(v, ns)[1], texts)),
+        target("nbk56291_fig8_pooled_ci_high", "nbk56291", "Figure 8: pooled MD, upper "
+               "95% limit", pooled.ci_high, est + Z975 * se,
+               box_range(lambda *v: _fe(v, ns)[0] + Z975 * _fe(v, ns)[1], texts)),
+        target("nbk56291_fig8_chi2", "nbk56291", "Figure 8: heterogeneity chi-squared",
+               pooled.q, q, box_range(lambda *v: _fe(v, ns)[2], texts)),
+        target("nbk56291_fig8_i2", "nbk56291", "Figure 8: I-squared (%)", pooled.i2,
+               i2_from_q(q, len(ns) - 1)),
+    ]
     for side, col in (("n_treat", "treat_n"), ("n_control", "control_n")):
         out.append(target(f"nbk56291_fig8_total_{side}", "nbk56291",
                           f"Figure 8: total {'acupuncture' if side == 'n_treat' else 'placebo'} "
                           "patients (sum of the rows)", pooled[side],
                           float(sum(int(r[col]) for _, r in rows.iterrows()))))
-    for _, r in rows.iterrows():
+    return out
+
+
+def _nbk_row_targets(where) -> list[Target]:
+    """NBK56291 Figure 8: each row's MD and Wald CI from its printed arm data."""
+    out: list[Target] = []
+    for _, r in _nbk_rows(where).iterrows():
         sid = r.study.split()[0].lower()
         t = [r.treat_mean, r.control_mean, r.treat_sd, r.control_sd]
         n1, n2 = int(r.treat_n), int(r.control_n)
@@ -152,10 +171,10 @@ def targets(where=None) -> list[Target]:
             return m1 - m2
 
         def lo(m1, m2, s1, s2, n1=n1, n2=n2):
-            return m1 - m2 - Z * math.sqrt(s1**2 / n1 + s2**2 / n2)
+            return m1 - m2 - Z975 * math.sqrt(s1**2 / n1 + s2**2 / n2)
 
         def hi(m1, m2, s1, s2, n1=n1, n2=n2):
-            return m1 - m2 + Z * math.sqrt(s1**2 / n1 + s2**2 / n2)
+            return m1 - m2 + Z975 * math.sqrt(s1**2 / n1 + s2**2 / n2)
 
         v = [float(x) for x in t]
         for name, f, pub in (("md", md, r.estimate), ("ci_low", lo, r.ci_low),

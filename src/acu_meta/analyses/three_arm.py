@@ -27,6 +27,7 @@ import pandas as pd
 
 from .. import data
 from ..effects import combine_arms, escalc
+from ..numeric import i2_from_q, se_from_ci
 from ..plots import forest, funnel
 from ..results import MetaResult, pool
 from .reproduction import Target, box_range, target
@@ -182,15 +183,19 @@ def network_model(where=None, verum: str = "combined", method: str = "REML"):
                    reference="usual_care", larger_is_better=True)
 
 
-def madsen2009_rows(include_excluded: bool = True) -> MetaResult:
-    """The four Madsen 2009 forest-plot rows transcribed (secondary, Bland teaching page):
+MADSEN_ROWS = "bland_madsen_verum_placebo"  # the Bland page: its Q, and the forest-plot rows
+MADSEN_POOLED = "madsen2009_verum_placebo"  # pooled_id of Madsen's printed pooled result
+
+
+def madsen2009_rows(where=None, include_excluded: bool = True) -> MetaResult:
+    """The Madsen 2009 forest-plot rows transcribed (four, secondary, Bland teaching page):
     SMD with SE from the printed 95% CI, SE = (upper - lower) / (2 x 1.96). Fanti's printed CI
     is not centred on its estimate (``reports/data-checks.md``), so its SE is approximate.
-    Only 4 of 13 rows are known: this is not Madsen's pooled result."""
+    Only 4 of Madsen's 13 rows are known: this is not Madsen's pooled result."""
     from ..effects import from_ci
 
-    rows = data.load("pooled_rows")
-    rows = rows[rows.pooled_id == "bland_madsen_verum_placebo"]
+    rows = data.load("pooled_rows", where)
+    rows = rows[rows.pooled_id == MADSEN_ROWS]
     if not include_excluded:
         rows = rows[~rows.excluded]
     yi, vi = from_ci(rows.estimate.to_numpy(), rows.ci_low.to_numpy(), rows.ci_high.to_numpy())
@@ -214,33 +219,39 @@ def targets(where=None) -> list[Target]:
                           box_range(lambda x, y: x - y, [m1, m2]),
                           note_if_not_exact="The difference of the printed (rounded) arm "
                                             "means."))
-    p = data.printed("pooled", where).set_index("pooled_id")
-    bl = p.loc["bland_madsen_verum_placebo"]
-    ma = p.loc["madsen2009_verum_placebo"]
-    q, df = float(bl.q), int(bl.q_df)
-    out.append(target("madsen_i2_from_q", "madsen2009", "I-squared (%) from Q = 17.3 on 11 df "
-                      "(Bland page)", ma.i2, max(0.0, 100 * (q - df) / q),
-                      box_range(lambda qq: max(0.0, 100 * (qq - df) / qq), [bl.q])))
+    out += _madsen_targets(where)
+    # Mu 2020 abstract: seven German studies account for 67% of all participants
+    pr = data.printed("proportions", where)
+    g = pr[(pr.study_id == "mu2020") & (pr.outcome == "german_study_participants")].iloc[0]
+    out.append(target("mu2020_german_share", "mu2020", "Abstract: share of participants in "
+                      "German studies (%)", g.percent, 100 * int(g.events) / int(g.n)))
+    return out
+
+
+def _madsen_targets(where) -> list[Target]:
+    """Madsen 2009: I2 and its P from the Q printed on the Bland page; z from estimate and CI."""
     from scipy import stats
 
+    out: list[Target] = []
+    p = data.printed("pooled", where).set_index("pooled_id")
+    bl = p.loc[MADSEN_ROWS]
+    ma = p.loc[MADSEN_POOLED]
+    q, df = float(bl.q), int(bl.q_df)
+    out.append(target("madsen_i2_from_q", "madsen2009", f"I-squared (%) from Q = {bl.q} on "
+                      f"{bl.q_df} df (Bland page)", ma.i2, i2_from_q(q, df),
+                      box_range(lambda qq: i2_from_q(qq, df), [bl.q])))
     out.append(target("madsen_q_p", "madsen2009", "P of the heterogeneity test from Q and df",
                       ma.q_p_printed, float(stats.chi2.sf(q, df)),
                       box_range(lambda qq: float(stats.chi2.sf(qq, df)), [bl.q])))
-    z = 1.959963984540054
 
     def zf(e, lo, hi):
-        return abs(e) / ((hi - lo) / (2 * z))
+        return abs(e) / float(se_from_ci(lo, hi))
 
     texts = [ma.estimate, ma.ci_low, ma.ci_high]
     out.append(target("madsen_z_overall", "madsen2009", "z for the overall effect from the "
                       "pooled SMD and its CI", bl.z, zf(*[float(t) for t in texts]),
                       box_range(zf, texts),
                       note_if_not_exact="z from the rounded SMD and CI."))
-    # Mu 2020 abstract: seven German studies (5572 participants) account for 67% of 8270
-    pr = data.printed("proportions", where)
-    g = pr[(pr.study_id == "mu2020") & (pr.outcome == "german_study_participants")].iloc[0]
-    out.append(target("mu2020_german_share", "mu2020", "Abstract: share of participants in "
-                      "German studies (%)", g.percent, 100 * int(g.events) / int(g.n)))
     return out
 
 
@@ -260,8 +271,10 @@ def figures(where=None) -> dict:
     figs["three_arm_network_forest"] = network_forest(
         net, favours=("Favours usual care", "Favours treatment"),
         title="Network (GERAC + Cherkin): each treatment vs usual care, SMD, positive = benefit")
+    rows = madsen2009_rows(where)
+    k_all = int(data.load("pooled", where).set_index("pooled_id").loc[MADSEN_POOLED, "k_trials"])
     figs["madsen2009_rows_funnel"] = funnel(
-        madsen2009_rows(), xlabel="SMD (acupuncture vs placebo acupuncture; 4 of 13 rows)")
+        rows, xlabel=f"SMD (acupuncture vs placebo acupuncture; {rows.k} of {k_all} rows)")
     return figs
 
 

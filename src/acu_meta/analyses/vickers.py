@@ -18,12 +18,10 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from scipy import stats
 
 from .. import data
+from ..numeric import Z975, p_two_sided, se_from_ci
 from .reproduction import Target, box_range, target
-
-Z = 1.959963984540054
 
 # Table 8 row -> (Table 7 row of control 1, Table 7 row of control 2), by the row labels
 TABLE8_FROM_TABLE7 = {
@@ -46,9 +44,9 @@ APPROX_NOTE = ("Table 8 is a meta-regression on trial-level data; the subgroup-d
 
 
 def _diff(e1, l1, h1, e2, l2, h2):
-    se = math.sqrt(((h1 - l1) / (2 * Z)) ** 2 + ((h2 - l2) / (2 * Z)) ** 2)
+    se = math.sqrt(float(se_from_ci(l1, h1)) ** 2 + float(se_from_ci(l2, h2)) ** 2)
     d = e1 - e2
-    return d, d - Z * se, d + Z * se, 2 * stats.norm.sf(abs(d) / se)
+    return d, d - Z975 * se, d + Z975 * se, p_two_sided(d / se)
 
 
 def table8_approximation(where=None) -> pd.DataFrame:
@@ -68,8 +66,7 @@ def table8_approximation(where=None) -> pd.DataFrame:
 
 def _p_from_ci(e, lo, hi):
     """Two-sided P of a Wald z test implied by an estimate and its 95% CI."""
-    se = (hi - lo) / (2 * Z)
-    return float(2 * stats.norm.sf(abs(e) / se))
+    return p_two_sided(e / float(se_from_ci(lo, hi)))
 
 
 def targets(where=None) -> list[Target]:

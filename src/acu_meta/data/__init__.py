@@ -6,6 +6,11 @@ package validates; every numeric cell of an evidence table carries ``source_id``
 printed), ``location`` (table / figure / page) and ``label`` (reported / secondary; derived
 values are computed in :mod:`acu_meta.data.derived`, never typed in).
 
+Errors: :class:`DataValidationError` (a table or the dictionary breaks the data package) and
+:class:`InputError` (a user's CSV, :mod:`acu_meta.data.userfile`) are both
+:class:`acu_meta.errors.InputError`: bad input, reported by the CLI in one line with exit
+status 2 (``tests/data/test_data_errors.py``).
+
 Examples
 --------
 >>> from acu_meta import data
@@ -25,13 +30,16 @@ import pandas as pd
 
 from ._schema import PROVENANCE_COLUMNS, Field, Resource, default_data_dir, read_package
 from ._tables import DataValidationError, Problem, Store, decimals
+from .userfile import InputError
 
 __all__ = [
     "DataValidationError",
+    "InputError",
     "Problem",
     "Provenance",
     "check",
     "data_dir",
+    "decimals",
     "describe",
     "list_datasets",
     "load",

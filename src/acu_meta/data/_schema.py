@@ -102,29 +102,50 @@ def _field(spec: dict) -> Field:
     )
 
 
+def _package_error(path: Path, message: str):
+    """A :class:`DataValidationError` for the data dictionary itself (file, no line)."""
+    from ._tables import DataValidationError, Problem  # _tables imports this module
+
+    return DataValidationError([Problem(str(path), None, None, message)])
+
+
+def _resource(r: dict) -> Resource:
+    schema = r["schema"]
+    fks = tuple(
+        ForeignKey(fk["fields"], fk["reference"]["resource"], fk["reference"]["fields"])
+        for fk in schema.get("foreignKeys", [])
+    )
+    return Resource(
+        name=r["name"],
+        path=r["path"],
+        title=r.get("title", r["name"]),
+        description=r.get("description", ""),
+        evidence=bool(r.get("acu:evidence", False)),
+        fields=tuple(_field(f) for f in schema["fields"]),
+        primary_key=_as_tuple(schema.get("primaryKey")),
+        foreign_keys=fks,
+    )
+
+
 def read_package(data_dir: Path | str | None = None) -> dict[str, Resource]:
-    """Parse ``datapackage.json`` in *data_dir* into :class:`Resource` objects, keyed by name."""
+    """Parse ``datapackage.json`` in *data_dir* into :class:`Resource` objects, keyed by name.
+
+    Raises
+    ------
+    DataValidationError
+        The dictionary is missing, is not JSON, or lacks a required entry (``resources``; per
+        resource ``name``, ``path``, ``schema.fields``; per field ``name``); the message names
+        the file.
+    """
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     path = data_dir / "datapackage.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: data dictionary not found") from None
-    out: dict[str, Resource] = {}
-    for r in raw["resources"]:
-        schema = r["schema"]
-        fks = tuple(
-            ForeignKey(fk["fields"], fk["reference"]["resource"], fk["reference"]["fields"])
-            for fk in schema.get("foreignKeys", [])
-        )
-        out[r["name"]] = Resource(
-            name=r["name"],
-            path=r["path"],
-            title=r.get("title", r["name"]),
-            description=r.get("description", ""),
-            evidence=bool(r.get("acu:evidence", False)),
-            fields=tuple(_field(f) for f in schema["fields"]),
-            primary_key=_as_tuple(schema.get("primaryKey")),
-            foreign_keys=fks,
-        )
-    return out
+    except (FileNotFoundError, NotADirectoryError):
+        raise _package_error(path, "data dictionary not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise _package_error(path, f"data dictionary is not valid JSON ({err})") from None
+    try:
+        return {r["name"]: _resource(r) for r in raw["resources"]}
+    except (KeyError, TypeError) as err:
+        raise _package_error(path, f"data dictionary lacks a required entry ({err!r})") from None

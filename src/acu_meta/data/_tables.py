@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ._schema import Resource, read_package
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -42,11 +43,12 @@ class Problem:
         return f"{', '.join(where)}: {self.message}"
 
 
-class DataValidationError(ValueError):
+class DataValidationError(InputError):
     """Raised when a data table breaks its data dictionary.
 
     ``str(err)`` is one line naming file, line, column and problem (the first problem found);
-    ``err.problems`` lists every problem.
+    ``err.problems`` lists every problem. An :class:`acu_meta.errors.InputError` (so also a
+    ``ValueError``): the CLI reports it in one line with exit status 2.
     """
 
     def __init__(self, problems: list[Problem]):
@@ -78,8 +80,17 @@ def read_text_table(resource: Resource, data_dir: Path) -> tuple[pd.DataFrame, l
         return pd.DataFrame(columns=list(resource.field_names)), [
             Problem(shown, None, None, "file not found")
         ]
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError:
+        return pd.DataFrame(columns=list(resource.field_names)), [
+            Problem(shown, None, None, "not a UTF-8 text CSV file")
+        ]
+    except OSError as err:  # a folder, no permission, ...
+        return pd.DataFrame(columns=list(resource.field_names)), [
+            Problem(shown, None, None, f"cannot be read ({err.strerror or err})")
+        ]
     if not rows:
         return pd.DataFrame(columns=list(resource.field_names)), [
             Problem(shown, None, None, "file is empty (no header row)")

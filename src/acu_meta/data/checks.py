@@ -48,21 +48,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..numeric import Z975, clopper_pearson, i2_from_q, pool_iv, se_from_ci, wald, wilson
 from ._tables import decimals
-from .derived import (
-    attainable_counts,
-    clopper_pearson,
-    implied_denominators,
-    rounding_interval,
-    wilson,
-)
+from .derived import attainable_counts, implied_denominators, rounding_interval
 
 SEVERITIES = ("inconsistent", "discrepancy", "note")
 """inconsistent: the printed values cannot all be true at printed precision.
 discrepancy: sources or tables disagree, or a number differs from what it should equal.
 note: an irregularity with a benign explanation (stated)."""
 
-_Z975 = float(stats.norm.ppf(0.975))
 _TOL = 1e-9
 
 # Measures whose printed 95% CI is expected to be est +/- 1.96 SE on the printed scale.
@@ -318,13 +312,10 @@ def _proportion_ci(d: _Data, found: list[Finding]) -> int:
         matches = []
         shown = []
         for k in ks:
-            z = _Z975
-            wald = (k / n - z * math.sqrt(k / n * (1 - k / n) / n),
-                    k / n + z * math.sqrt(k / n * (1 - k / n) / n))
             for name, (a, b) in (
                 ("Clopper-Pearson", clopper_pearson(k, n)),
                 ("Wilson", wilson(k, n)),
-                ("Wald", wald),
+                ("Wald", wald(k, n)),
             ):
                 shown.append(f"{name} {k}/{n}: {_fmt(100 * a, dc)} to {_fmt(100 * b, dc)}")
                 if _overlap(lo_iv, (100 * a, 100 * a)) and _overlap(hi_iv, (100 * b, 100 * b)):
@@ -401,10 +392,10 @@ def _md_ci_corners(txt: pd.Series) -> tuple[tuple[float, float], tuple[float, fl
     ivs = [_iv(txt[c]) for c in ("treat_mean", "control_mean", "treat_sd", "control_sd")]
 
     def lo(m1, m2, s1, s2):
-        return (m1 - m2) - _Z975 * math.sqrt(s1 * s1 / n1 + s2 * s2 / n2)
+        return (m1 - m2) - Z975 * math.sqrt(s1 * s1 / n1 + s2 * s2 / n2)
 
     def hi(m1, m2, s1, s2):
-        return (m1 - m2) + _Z975 * math.sqrt(s1 * s1 / n1 + s2 * s2 / n2)
+        return (m1 - m2) + Z975 * math.sqrt(s1 * s1 / n1 + s2 * s2 / n2)
 
     return corner_range(lo, ivs), corner_range(hi, ivs)
 
@@ -450,7 +441,7 @@ def _ci_width(d: _Data, found: list[Finding]) -> int:
             continue
         n_items += 1
         se = math.sqrt(sum(q * (1 - q) / m for q, m in arms))
-        wald_half = 100 * _Z975 * se
+        wald_half = 100 * Z975 * se
         printed_half = (row.ci_high - row.ci_low) / 2
         if abs(printed_half / wald_half - 1) > 0.10:
             found.append(
@@ -466,25 +457,30 @@ def _ci_width(d: _Data, found: list[Finding]) -> int:
 
 
 def _differences(d: _Data, found: list[Finding]) -> int:
+    """Printed differences against the values they are the difference of (four steps)."""
+    return (_contrast_differences(d, found) + _row_differences(d, found)
+            + _repeated_arm_values(d, found) + _change_vs_baseline(d, found))
+
+
+def _contrast_arms(d: _Data, row: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    """The typed and printed arm tables behind a contrast, their group column, and the value
+    column the contrast is a difference of."""
+    if row.measure == "RD":
+        return d.t["proportions"], d.p["proportions"], "group", "percent"
+    return d.t["arm_outcomes"], d.p["arm_outcomes"], "arm", "mean"
+
+
+def _contrast_differences(d: _Data, found: list[Finding]) -> int:
+    """A printed contrast (RD, MD) against the difference of its two printed arm values."""
     n_items = 0
     c, cp = d.t["contrasts"], d.p["contrasts"]
-    props, pp = d.t["proportions"], d.p["proportions"]
-    ao, ap = d.t["arm_outcomes"], d.p["arm_outcomes"]
     for line, row in c.iterrows():
         if not cp.loc[line, "estimate"] or row.measure == "MD_adjusted":
             continue
-        if row.measure == "RD":
-            tab, txt, col = props, pp, "percent"
-            key = (tab.study_id == row.study_id) & (tab.outcome == row.outcome) & (
-                tab.timepoint == row.timepoint
-            )
-            grp = "group"
-        else:
-            tab, txt, col = ao, ap, "mean"
-            key = (tab.study_id == row.study_id) & (tab.outcome == row.outcome) & (
-                tab.timepoint == row.timepoint
-            )
-            grp = "arm"
+        tab, txt, grp, col = _contrast_arms(d, row)
+        key = (tab.study_id == row.study_id) & (tab.outcome == row.outcome) & (
+            tab.timepoint == row.timepoint
+        )
         a = tab[key & (tab[grp] == row.treatment)]
         b = tab[key & (tab[grp] == row.control)]
         if not len(a) or not len(b) or not txt.loc[a.index[0], col] or not txt.loc[b.index[0], col]:
@@ -502,7 +498,12 @@ def _differences(d: _Data, found: list[Finding]) -> int:
                     f"{rng[0]:.3f} to {rng[1]:.3f} within rounding.",
                 )
             )
-    # forest-plot rows: estimate vs arm means
+    return n_items
+
+
+def _row_differences(d: _Data, found: list[Finding]) -> int:
+    """A forest-plot row's MD against the difference of its printed arm means."""
+    n_items = 0
     t, p = d.t["pooled_rows"], d.p["pooled_rows"]
     for line, row in t.iterrows():
         txt = p.loc[line]
@@ -521,54 +522,62 @@ def _differences(d: _Data, found: list[Finding]) -> int:
                     f"{rng[1]:.3f} within rounding.",
                 )
             )
-    # one arm value printed by two sources or two tables
+    return n_items
+
+
+def _repeated_arm_values(d: _Data, found: list[Finding]) -> int:
+    """One arm value printed by two sources or two tables: equal within rounding?"""
+    n_items = 0
+    ao, ap = d.t["arm_outcomes"], d.p["arm_outcomes"]
     key = ["study_id", "arm", "outcome", "timepoint", "statistic"]
     for _, sel in ao.groupby(key):
-        if len(sel) < 2:
-            continue
         first = sel.index[0]
         for other in sel.index[1:]:
             n_items += 1
-            diff = [
-                f"{c} {ap.loc[first, c]} vs {ap.loc[other, c]}"
-                for c in ("mean", "sd", "n")
-                if ap.loc[first, c] and ap.loc[other, c]
-                and not _overlap(_iv(ap.loc[first, c]), _iv(ap.loc[other, c]))
-            ]
-            touching = [
-                f"{c} {ap.loc[first, c]} vs {ap.loc[other, c]}"
-                for c in ("mean", "sd", "n")
-                if ap.loc[first, c] and ap.loc[other, c]
-                and float(ap.loc[first, c]) != float(ap.loc[other, c])
-                and _overlap(_iv(ap.loc[first, c]), _iv(ap.loc[other, c]))
-            ]
-            if diff or touching:
-                r1, r2 = ao.loc[first], ao.loc[other]
-                both = (
-                    f"The same arm value is printed by {r1.source_id} ({r1.location}, "
-                    f"{r1.label}) and {r2.source_id} ({r2.location}, {r2.label}). "
-                )
-                if diff:
-                    sev, expl = "discrepancy", both + (
-                        "The two differ beyond rounding. Both are kept as printed; analyses say "
-                        "which one they use."
-                    )
-                else:
-                    sev, expl = "note", both + (
-                        "The printed values differ but their rounding intervals touch, so both "
-                        "are consistent with one true value on the rounding boundary (e.g. 5.55 "
-                        "printed as 5.5 and as 5.6). Both are kept as printed."
-                    )
-                found.append(
-                    Finding(
-                        "differences", sev, r1.study_id, "arm_outcomes",
-                        (int(first), int(other)),
-                        f"{r1.arm} {r1.outcome} {r1.timepoint} printed differently in "
-                        f"{r1.location} and {r2.location}: " + ", ".join(diff or touching),
-                        expl,
-                    )
-                )
-    # printed change against baseline minus follow-up printed elsewhere
+            finding = _repeated_value_finding(ao, ap, first, other)
+            if finding is not None:
+                found.append(finding)
+    return n_items
+
+
+def _repeated_value_finding(ao: pd.DataFrame, ap: pd.DataFrame, first: int, other: int
+                            ) -> Finding | None:
+    """A finding when two printings of one arm value differ (beyond, or only at, rounding)."""
+    pairs = [(c, ap.loc[first, c], ap.loc[other, c]) for c in ("mean", "sd", "n")
+             if ap.loc[first, c] and ap.loc[other, c]]
+    diff = [f"{c} {x} vs {y}" for c, x, y in pairs if not _overlap(_iv(x), _iv(y))]
+    touching = [f"{c} {x} vs {y}" for c, x, y in pairs
+                if float(x) != float(y) and _overlap(_iv(x), _iv(y))]
+    if not (diff or touching):
+        return None
+    r1, r2 = ao.loc[first], ao.loc[other]
+    both = (
+        f"The same arm value is printed by {r1.source_id} ({r1.location}, "
+        f"{r1.label}) and {r2.source_id} ({r2.location}, {r2.label}). "
+    )
+    if diff:
+        sev, expl = "discrepancy", both + (
+            "The two differ beyond rounding. Both are kept as printed; analyses say "
+            "which one they use."
+        )
+    else:
+        sev, expl = "note", both + (
+            "The printed values differ but their rounding intervals touch, so both "
+            "are consistent with one true value on the rounding boundary (e.g. 5.55 "
+            "printed as 5.5 and as 5.6). Both are kept as printed."
+        )
+    return Finding(
+        "differences", sev, r1.study_id, "arm_outcomes", (int(first), int(other)),
+        f"{r1.arm} {r1.outcome} {r1.timepoint} printed differently in "
+        f"{r1.location} and {r2.location}: " + ", ".join(diff or touching),
+        expl,
+    )
+
+
+def _change_vs_baseline(d: _Data, found: list[Finding]) -> int:
+    """A printed change against baseline minus follow-up printed elsewhere."""
+    n_items = 0
+    ao, ap = d.t["arm_outcomes"], d.p["arm_outcomes"]
     for line, row in ao[ao.statistic == "change"].iterrows():
         if not ap.loc[line, "mean"]:
             continue
@@ -601,9 +610,15 @@ def _differences(d: _Data, found: list[Finding]) -> int:
 
 
 def _totals(d: _Data, found: list[Finding]) -> int:
+    """Totals against their parts and against each other (four steps)."""
+    return (_total_vs_arms(d, found) + _parts_vs_total(d, found)
+            + _own_total_vs_others(d, found) + _sources_disagree(d, found))
+
+
+def _total_vs_arms(d: _Data, found: list[Finding]) -> int:
+    """A printed total of patients against the sum of the arms' randomized n."""
     n_items = 0
     facts, fp = d.t["facts"], d.p["facts"]
-    # totals of patients against the sum of the arms' randomized n
     for line, row in facts[facts.quantity.isin(_TOTAL_QUANTITIES) & (facts.group == "all")
                            ].iterrows():
         arms_sum = d.randomized(row.study_id, "all")
@@ -624,7 +639,13 @@ def _totals(d: _Data, found: list[Finding]) -> int:
                     "transcribed; the primary publication's arm sizes are taken as correct.",
                 )
             )
-    # parts adding up to their total
+    return n_items
+
+
+def _parts_vs_total(d: _Data, found: list[Finding]) -> int:
+    """Values marked ``part_of`` a total adding up to it."""
+    n_items = 0
+    facts = d.t["facts"]
     for parent, kids in facts[facts.part_of != ""].groupby("part_of"):
         n_items += 1
         total = facts[facts.fact_id == parent].iloc[0]
@@ -638,7 +659,13 @@ def _totals(d: _Data, found: list[Finding]) -> int:
                     "Values marked part_of this total should add up to it exactly.",
                 )
             )
-    # a total printed by the trial itself against the randomized / analysed totals of others
+    return n_items
+
+
+def _own_total_vs_others(d: _Data, found: list[Finding]) -> int:
+    """A total printed by the trial itself against the randomized / analysed totals of others."""
+    n_items = 0
+    facts, fp = d.t["facts"], d.p["facts"]
     for study, sel in facts[facts.group == "all"].groupby("study_id"):
         own = sel[(sel.quantity == "patients") & (sel.source_id == study)]
         other = sel[sel.quantity.isin(["patients randomized", "patients analysed"])
@@ -664,7 +691,13 @@ def _totals(d: _Data, found: list[Finding]) -> int:
                         "sizes are not transcribed, so the arms cannot settle it.",
                     )
                 )
-    # one quantity printed differently by different sources
+    return n_items
+
+
+def _sources_disagree(d: _Data, found: list[Finding]) -> int:
+    """One quantity printed differently by different sources."""
+    n_items = 0
+    facts, fp = d.t["facts"], d.p["facts"]
     for (study, qty, grp), sel in facts.groupby(["study_id", "quantity", "group"]):
         if sel.source_id.nunique() < 2:
             continue
@@ -732,177 +765,211 @@ def _siblings_k(d: _Data, analysis_id: str) -> int | None:
 
 
 def _heterogeneity(d: _Data, found: list[Finding]) -> int:
+    """Per pooled result: Q's df, I2 from Q, the P of Q, and z from estimate and CI."""
     n_items = 0
-    pooled, pp = d.t["pooled"], d.p["pooled"]
-    rows = d.t["pooled_rows"]
-    for line, row in pooled.iterrows():
-        txt = pp.loc[line]
-        if txt["q_df"]:
-            n_items += 1
-            df = int(row.q_df)
-            mine = rows[(rows.pooled_id == row.pooled_id) & ~rows.excluded]
-            k = _siblings_k(d, row.analysis_id)
-            if len(mine) > df + 1:
-                found.append(
-                    Finding(
-                        "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
-                        f"{row.comparison}: Q has {df} df but {len(mine)} studies are pooled",
-                        "Q on k studies has k - 1 degrees of freedom.",
-                    )
-                )
-            elif k is not None and k - 1 != df:
-                found.append(
-                    Finding(
-                        "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
-                        f"{row.comparison}: Q has {df} df but the analysis pools {k} trials",
-                        "Q on k studies has k - 1 degrees of freedom.",
-                    )
-                )
-        if txt["q"] and txt["q_df"] and txt["i2"]:
-            n_items += 1
-            df = int(row.q_df)
-            qiv = _iv(txt["q"])
-            i2_rng = tuple(
-                100 * max(0.0, (q - df) / q) if q > 0 else 0.0 for q in qiv
-            )
-            if not _overlap((min(i2_rng), max(i2_rng)), _iv(txt["i2"])):
-                found.append(
-                    Finding(
-                        "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
-                        f"{row.comparison}: I2 {txt['i2']}% does not follow from Q {txt['q']} "
-                        f"on {df} df",
-                        f"I2 = max(0, (Q - df)/Q) gives {min(i2_rng):.1f} to {max(i2_rng):.1f}%.",
-                    )
-                )
-        qp = _num(txt["q_p_printed"]) if txt["q_p_printed"] else None
-        if txt["q"] and txt["q_df"] and qp is not None:
-            n_items += 1
-            qiv = _iv(txt["q"])
-            p_rng = sorted(float(stats.chi2.sf(q, int(row.q_df))) for q in qiv)
-            if not _overlap((p_rng[0], p_rng[1]), _iv(txt["q_p_printed"].strip())):
-                found.append(
-                    Finding(
-                        "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
-                        f"{row.comparison}: P of Q {txt['q_p_printed']} does not follow from "
-                        f"Q {txt['q']} on {row.q_df} df",
-                        f"chi-squared tail gives {p_rng[0]:.4f} to {p_rng[1]:.4f}.",
-                    )
-                )
-        if txt["z"]:
-            sib = pooled[(pooled.analysis_id == row.analysis_id)]
-            sib_p = pp.loc[sib.index]
-            sib_p = sib_p[(sib_p.estimate != "") & (sib_p.ci_low != "") & (sib.measure != "MD_mm")]
-            if not len(sib_p):
-                continue
-            n_items += 1
-            s = sib_p.iloc[0]
-
-            def zfun(e, lo, hi):
-                return abs(e) / ((hi - lo) / (2 * _Z975))
-
-            z_rng = corner_range(zfun, [_iv(s["estimate"]), _iv(s["ci_low"]), _iv(s["ci_high"])])
-            if not _overlap(z_rng, _iv(txt["z"])):
-                found.append(
-                    Finding(
-                        "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
-                        f"{row.comparison}: z = {txt['z']} does not follow from "
-                        f"{s['estimate']} ({s['ci_low']} to {s['ci_high']})",
-                        f"|estimate| / SE, SE = CI width / (2 x 1.96), gives {z_rng[0]:.2f} to "
-                        f"{z_rng[1]:.2f}.",
-                    )
-                )
+    for line, row in d.t["pooled"].iterrows():
+        txt = d.p["pooled"].loc[line]
+        for step in (_q_df, _i2_vs_q, _q_p, _z_vs_ci):
+            n_items += step(d, line, row, txt, found)
     return n_items
 
 
-def _fe_pool(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
-    """Fixed-effect inverse-variance estimate, its SE, and Q (closed form)."""
-    w = 1.0 / v
-    est = float(np.sum(w * y) / np.sum(w))
-    return est, float(math.sqrt(1.0 / np.sum(w))), float(np.sum(w * (y - est) ** 2))
+def _q_df(d: _Data, line: int, row: pd.Series, txt: pd.Series, found: list[Finding]) -> int:
+    """Q on k studies has k - 1 df: against the rows pooled and the trials of the analysis."""
+    if not txt["q_df"]:
+        return 0
+    df = int(row.q_df)
+    rows = d.t["pooled_rows"]
+    mine = rows[(rows.pooled_id == row.pooled_id) & ~rows.excluded]
+    k = _siblings_k(d, row.analysis_id)
+    if len(mine) > df + 1:
+        found.append(
+            Finding(
+                "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
+                f"{row.comparison}: Q has {df} df but {len(mine)} studies are pooled",
+                "Q on k studies has k - 1 degrees of freedom.",
+            )
+        )
+    elif k is not None and k - 1 != df:
+        found.append(
+            Finding(
+                "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
+                f"{row.comparison}: Q has {df} df but the analysis pools {k} trials",
+                "Q on k studies has k - 1 degrees of freedom.",
+            )
+        )
+    return 1
+
+
+def _i2_vs_q(d: _Data, line: int, row: pd.Series, txt: pd.Series, found: list[Finding]) -> int:
+    """The printed I2 against I2 from the printed Q (within its rounding) and df."""
+    if not (txt["q"] and txt["q_df"] and txt["i2"]):
+        return 0
+    df = int(row.q_df)
+    i2_rng = tuple(i2_from_q(q, df) for q in _iv(txt["q"]))
+    if not _overlap((min(i2_rng), max(i2_rng)), _iv(txt["i2"])):
+        found.append(
+            Finding(
+                "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
+                f"{row.comparison}: I2 {txt['i2']}% does not follow from Q {txt['q']} "
+                f"on {df} df",
+                f"I2 = max(0, (Q - df)/Q) gives {min(i2_rng):.1f} to {max(i2_rng):.1f}%.",
+            )
+        )
+    return 1
+
+
+def _q_p(d: _Data, line: int, row: pd.Series, txt: pd.Series, found: list[Finding]) -> int:
+    """The printed P of the heterogeneity test against the chi-squared tail of Q."""
+    qp = _num(txt["q_p_printed"]) if txt["q_p_printed"] else None
+    if not (txt["q"] and txt["q_df"] and qp is not None):
+        return 0
+    p_rng = sorted(float(stats.chi2.sf(q, int(row.q_df))) for q in _iv(txt["q"]))
+    if not _overlap((p_rng[0], p_rng[1]), _iv(txt["q_p_printed"].strip())):
+        found.append(
+            Finding(
+                "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
+                f"{row.comparison}: P of Q {txt['q_p_printed']} does not follow from "
+                f"Q {txt['q']} on {row.q_df} df",
+                f"chi-squared tail gives {p_rng[0]:.4f} to {p_rng[1]:.4f}.",
+            )
+        )
+    return 1
+
+
+def _zfun(e: float, lo: float, hi: float) -> float:
+    """|estimate| / SE, the SE behind the 95% CI."""
+    return abs(e) / float(se_from_ci(lo, hi))
+
+
+def _z_vs_ci(d: _Data, line: int, row: pd.Series, txt: pd.Series, found: list[Finding]) -> int:
+    """The printed z against the estimate and CI of the same analysis (not the mm row)."""
+    if not txt["z"]:
+        return 0
+    pooled, pp = d.t["pooled"], d.p["pooled"]
+    sib = pooled[(pooled.analysis_id == row.analysis_id)]
+    sib_p = pp.loc[sib.index]
+    sib_p = sib_p[(sib_p.estimate != "") & (sib_p.ci_low != "") & (sib.measure != "MD_mm")]
+    if not len(sib_p):
+        return 0
+    s = sib_p.iloc[0]
+    z_rng = corner_range(_zfun, [_iv(s["estimate"]), _iv(s["ci_low"]), _iv(s["ci_high"])])
+    if not _overlap(z_rng, _iv(txt["z"])):
+        found.append(
+            Finding(
+                "heterogeneity", "inconsistent", row.source_id, "pooled", (line,),
+                f"{row.comparison}: z = {txt['z']} does not follow from "
+                f"{s['estimate']} ({s['ci_low']} to {s['ci_high']})",
+                f"|estimate| / SE, SE = CI width / (2 x 1.96), gives {z_rng[0]:.2f} to "
+                f"{z_rng[1]:.2f}.",
+            )
+        )
+    return 1
+
+
+_ARM_TEXT = ("treat_mean", "control_mean", "treat_sd", "control_sd")
+
+
+def _pooled_md(vals: Sequence[float], ns: Sequence[tuple[int, int]]):
+    """Fixed-effect IV pooling of MDs from flat (m1, m2, s1, s2) per row, n per row in *ns*."""
+    y = np.array([vals[4 * j] - vals[4 * j + 1] for j in range(len(ns))])
+    v = np.array(
+        [vals[4 * j + 2] ** 2 / ns[j][0] + vals[4 * j + 3] ** 2 / ns[j][1]
+         for j in range(len(ns))]
+    )
+    return pool_iv(y, v)
+
+
+def _complete_rows(d: _Data, row: pd.Series, txt: pd.Series) -> pd.DataFrame | None:
+    """The forest-plot rows of a pooled result, when they are all there with arm data."""
+    rows, rp = d.t["pooled_rows"], d.p["pooled_rows"]
+    mine = rows[(rows.pooled_id == row.pooled_id) & ~rows.excluded]
+    if not len(mine) or not txt["estimate"]:
+        return None
+    complete = (txt["q_df"] and len(mine) == int(row.q_df) + 1) or (
+        pd.notna(row.k_trials) and len(mine) == int(row.k_trials)
+    )
+    if not complete or not all(_arm_cols_present(rp.loc[i]) for i in mine.index):
+        return None
+    return mine
 
 
 def _pooled_vs_rows(d: _Data, found: list[Finding]) -> int:
+    """A pooled MD recomputed from its complete forest-plot rows (totals, estimate, CI, Q)."""
     n_items = 0
-    pooled, pp = d.t["pooled"], d.p["pooled"]
-    rows, rp = d.t["pooled_rows"], d.p["pooled_rows"]
-    for line, row in pooled.iterrows():
-        txt = pp.loc[line]
-        mine = rows[(rows.pooled_id == row.pooled_id) & ~rows.excluded]
-        if not len(mine) or not txt["estimate"]:
-            continue
-        complete = (txt["q_df"] and len(mine) == int(row.q_df) + 1) or (
-            pd.notna(row.k_trials) and len(mine) == int(row.k_trials)
-        )
-        if not complete or not all(_arm_cols_present(rp.loc[i]) for i in mine.index):
+    for line, row in d.t["pooled"].iterrows():
+        txt = d.p["pooled"].loc[line]
+        mine = _complete_rows(d, row, txt)
+        if mine is None:
             continue
         n_items += 1
-        # totals of the arms
-        for side, col in (("n_treat", "treat_n"), ("n_control", "control_n")):
-            if txt[side] and int(row[side]) != int(mine[col].sum()):
-                found.append(
-                    Finding(
-                        "pooled_vs_rows", "inconsistent", row.source_id, "pooled", (line,),
-                        f"{row.comparison}: {side} {txt[side]} but the rows add up to "
-                        f"{int(mine[col].sum())}", "Totals should be the sum of the rows.",
-                    )
-                )
-        # estimate from the rows as printed, and its range within the rows' rounding
-        boxes, ns = [], []
-        for i in mine.index:
-            r = rp.loc[i]
-            boxes += [_iv(r[c]) for c in ("treat_mean", "control_mean", "treat_sd", "control_sd")]
-            ns.append((int(r["treat_n"]), int(r["control_n"])))
+        _row_totals(line, row, txt, mine, found)
+        _pooled_estimate(d, line, row, txt, mine, found)
+    return n_items
 
-        def pooled_est(*vals, ns=ns):
-            y = np.array([vals[4 * j] - vals[4 * j + 1] for j in range(len(ns))])
-            v = np.array(
-                [vals[4 * j + 2] ** 2 / ns[j][0] + vals[4 * j + 3] ** 2 / ns[j][1]
-                 for j in range(len(ns))]
-            )
-            return _fe_pool(y, v)[0]
 
-        at_printed = pooled_est(*[float(rp.loc[i, c]) for i in mine.index
-                                  for c in ("treat_mean", "control_mean", "treat_sd",
-                                            "control_sd")])
-        y = mine.treat_mean.to_numpy(float) - mine.control_mean.to_numpy(float)
-        v = (mine.treat_sd.to_numpy(float) ** 2 / mine.treat_n.to_numpy(float)
-             + mine.control_sd.to_numpy(float) ** 2 / mine.control_n.to_numpy(float))
-        est, se, q = _fe_pool(y, v)
-        rng = corner_range(pooled_est, boxes)
-        dec = decimals(txt["estimate"])
-        problems = []
-        if not _overlap((at_printed, at_printed), _iv(txt["estimate"])):
-            problems.append(f"estimate {_fmt(at_printed, dec + 1)} vs printed {txt['estimate']}")
-        for col, val in (("ci_low", est - _Z975 * se), ("ci_high", est + _Z975 * se)):
-            if txt[col] and not _overlap((val, val), _iv(txt[col])):
-                problems.append(f"{col} {val:.3f} vs printed {txt[col]}")
-        if txt["q"] and not _overlap((q, q), _iv(txt["q"])):
-            problems.append(f"Q {q:.3f} vs printed {txt['q']}")
-        if problems:
-            attainable = _overlap(rng, _iv(txt["estimate"]))
+def _row_totals(line: int, row: pd.Series, txt: pd.Series, mine: pd.DataFrame,
+                found: list[Finding]) -> None:
+    """The printed arm totals against the sums of the rows."""
+    for side, col in (("n_treat", "treat_n"), ("n_control", "control_n")):
+        if txt[side] and int(row[side]) != int(mine[col].sum()):
             found.append(
                 Finding(
-                    "pooled_vs_rows", "discrepancy", row.source_id, "pooled",
-                    (line, *[int(i) for i in mine.index]),
-                    f"{row.comparison}: pooled {row.measure} {txt['estimate']} "
-                    f"({txt['ci_low']} to {txt['ci_high']}) is not what its {len(mine)} rows give",
-                    "Fixed-effect inverse-variance pooling of the printed rows (MD and variance "
-                    f"from the printed arm means, SDs and n) gives {est:.3f} "
-                    f"({est - _Z975 * se:.3f} to {est + _Z975 * se:.3f}), Q = {q:.3f}: "
-                    + "; ".join(problems) + ". "
-                    + (
-                        f"Letting every printed mean and SD vary within its rounding, the pooled "
-                        f"estimate ranges over {rng[0]:.3f} to {rng[1]:.3f}, which includes "
-                        f"{txt['estimate']}: the source pooled unrounded arm data, so the printed "
-                        "rows do not reproduce the printed pooled value exactly."
-                        if attainable else
-                        f"Even with every printed mean and SD varied within its rounding the "
-                        f"pooled estimate stays within {rng[0]:.3f} to {rng[1]:.3f}: "
-                        "the printed pooled value does not come from these rows."
-                    ),
+                    "pooled_vs_rows", "inconsistent", row.source_id, "pooled", (line,),
+                    f"{row.comparison}: {side} {txt[side]} but the rows add up to "
+                    f"{int(mine[col].sum())}", "Totals should be the sum of the rows.",
                 )
             )
-    return n_items
+
+
+def _pooled_estimate(d: _Data, line: int, row: pd.Series, txt: pd.Series, mine: pd.DataFrame,
+                     found: list[Finding]) -> None:
+    """The printed pooled MD, CI and Q against fixed-effect IV pooling of the printed rows,
+    and the range of the estimate with every row input varied within its rounding."""
+    rp = d.p["pooled_rows"]
+    ns = [(int(rp.loc[i, "treat_n"]), int(rp.loc[i, "control_n"])) for i in mine.index]
+    boxes = [_iv(rp.loc[i, c]) for i in mine.index for c in _ARM_TEXT]
+    at_printed = _pooled_md([float(rp.loc[i, c]) for i in mine.index for c in _ARM_TEXT],
+                            ns).estimate
+    y = mine.treat_mean.to_numpy(float) - mine.control_mean.to_numpy(float)
+    v = (mine.treat_sd.to_numpy(float) ** 2 / mine.treat_n.to_numpy(float)
+         + mine.control_sd.to_numpy(float) ** 2 / mine.control_n.to_numpy(float))
+    est, se, q, _ = pool_iv(y, v)
+    rng = corner_range(lambda *vals: _pooled_md(vals, ns).estimate, boxes)
+    dec = decimals(txt["estimate"])
+    problems = []
+    if not _overlap((at_printed, at_printed), _iv(txt["estimate"])):
+        problems.append(f"estimate {_fmt(at_printed, dec + 1)} vs printed {txt['estimate']}")
+    for col, val in (("ci_low", est - Z975 * se), ("ci_high", est + Z975 * se)):
+        if txt[col] and not _overlap((val, val), _iv(txt[col])):
+            problems.append(f"{col} {val:.3f} vs printed {txt[col]}")
+    if txt["q"] and not _overlap((q, q), _iv(txt["q"])):
+        problems.append(f"Q {q:.3f} vs printed {txt['q']}")
+    if not problems:
+        return
+    attainable = _overlap(rng, _iv(txt["estimate"]))
+    found.append(
+        Finding(
+            "pooled_vs_rows", "discrepancy", row.source_id, "pooled",
+            (line, *[int(i) for i in mine.index]),
+            f"{row.comparison}: pooled {row.measure} {txt['estimate']} "
+            f"({txt['ci_low']} to {txt['ci_high']}) is not what its {len(mine)} rows give",
+            "Fixed-effect inverse-variance pooling of the printed rows (MD and variance "
+            f"from the printed arm means, SDs and n) gives {est:.3f} "
+            f"({est - Z975 * se:.3f} to {est + Z975 * se:.3f}), Q = {q:.3f}: "
+            + "; ".join(problems) + ". "
+            + (
+                f"Letting every printed mean and SD vary within its rounding, the pooled "
+                f"estimate ranges over {rng[0]:.3f} to {rng[1]:.3f}, which includes "
+                f"{txt['estimate']}: the source pooled unrounded arm data, so the printed "
+                "rows do not reproduce the printed pooled value exactly."
+                if attainable else
+                f"Even with every printed mean and SD varied within its rounding the "
+                f"pooled estimate stays within {rng[0]:.3f} to {rng[1]:.3f}: "
+                "the printed pooled value does not come from these rows."
+            ),
+        )
+    )
 
 
 CHECKS: dict[str, Callable[[_Data, list[Finding]], int]] = {

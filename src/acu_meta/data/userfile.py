@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import errors
+
 SHAPES = {
     "binary": ("treat_events", "treat_n", "control_events", "control_n"),
     "continuous": ("treat_mean", "treat_sd", "treat_n", "control_mean", "control_sd",
@@ -28,8 +30,12 @@ SHAPES = {
 }
 
 
-class InputError(ValueError):
-    """Malformed user input; ``str(err)`` is one line naming file, line, column and problem."""
+class InputError(errors.InputError):
+    """Malformed user input; ``str(err)`` is one line naming file, line, column and problem.
+
+    An :class:`acu_meta.errors.InputError` (so also a ``ValueError``), re-exported as
+    ``acu_meta.data.InputError``.
+    """
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ def _read_rows(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
         raise InputError(f"{shown}: file not found") from None
     except IsADirectoryError:
         raise InputError(f"{shown}: is a folder, not a CSV file") from None
+    except OSError as err:  # no permission, ...
+        raise InputError(f"{shown}: cannot be read ({err.strerror or err})") from None
     if b"\x00" in raw:
         raise InputError(f"{shown}: not a text CSV file (binary content)")
     try:
