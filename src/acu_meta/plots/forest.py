@@ -177,6 +177,7 @@ class _Panel:
     xmax: float
     digits: int
     pooled: bool
+    weights: bool  # a weight column (pooled rows that carry weights)
     rows: StudyRows
     lo: np.ndarray
     hi: np.ndarray
@@ -237,12 +238,12 @@ def _table_rows(result: PooledResult, sort, pooled: bool, prediction: bool) -> l
     return rows
 
 
-def _layout(sr: StudyRows, rows, pooled: bool, n_footer: int, title, max_label) -> _Layout:
+def _layout(sr: StudyRows, rows, weights: bool, n_footer: int, title, max_label) -> _Layout:
     label_w = min(max(1.6, 0.062 * max(len(_short(s, max_label)) for s in sr.labels) + 0.2), 2.8)
     arm_w = tuple(0.8 if h.startswith("Mean") else 0.55 for h in _arm_columns(sr.arms)[0])
     title_lines = 0 if not title else len(textwrap.wrap(
         title, width=max(40, int((label_w + sum(arm_w) + 2.6 + 2.05 + 0.3) * 11))))
-    return _Layout(label_w=label_w, arm_w=arm_w, weight_w=0.6 if pooled else 0.1,
+    return _Layout(label_w=label_w, arm_w=arm_w, weight_w=0.6 if weights else 0.1,
                    footer_lines=2 + n_footer, title_lines=title_lines, n_rows=len(rows))
 
 
@@ -291,7 +292,7 @@ def _headers(p: _Panel, arm_heads, arm_labels, label_header, measure, descriptio
         mid2 = lay.label_w + w[0] + w[1] + (w[2] + w[3]) / 2
         for mid, name in ((mid1, arm_labels[0]), (mid2, arm_labels[1])):
             p.text(p.left(mid), head_y - 1, name, ha="center", weight="bold")
-    if p.pooled:
+    if p.weights:
         p.text(p.right(lay.weight_w), head_y, "Weight", ha="right", weight="bold")
     p.text(p.right(lay.weight_w + lay.eff_w), head_y, measure, ha="right", weight="bold")
     if p.pooled:
@@ -306,7 +307,7 @@ def _draw_study(p: _Panel, y: int, i: int, disp: int, max_label: int, wmax: floa
         name = key if isinstance(key, str) else key[0]
         p.text(p.left(xr), y, _arm_cell(sr.arms, i, key, fmt), ha="right",
                gid=f"arm-{disp}-{name}")
-    weighted = p.pooled and math.isfinite(sr.weight[i])
+    weighted = p.weights and math.isfinite(sr.weight[i])
     if weighted:
         p.text(p.right(lay.weight_w), y, f"{sr.weight[i]:.1f}%", ha="right",
                gid=f"weight-{disp}")
@@ -345,9 +346,10 @@ def _draw_pooled(p: _Panel, y: int, row: _Row, result: PooledResult) -> None:
         for (key, _fmt), xr in zip(p.arm_keys, lay.arm_x, strict=True):
             if isinstance(key, str) and key in ("n1i", "n2i"):
                 p.text(p.left(xr), y, f"{arms[key].sum():g}", ha="right", weight="bold")
-    wsum = 100.0 if row.group is None else float(
-        sum(p.rows.weight[i] for i, g in enumerate(result.group_of) if g == row.group))
-    p.text(p.right(lay.weight_w), y, f"{wsum:.1f}%", ha="right", weight="bold")
+    if p.rows.pooled:
+        wsum = 100.0 if row.group is None else float(
+            sum(p.rows.weight[i] for i, g in enumerate(result.group_of) if g == row.group))
+        p.text(p.right(lay.weight_w), y, f"{wsum:.1f}%", ha="right", weight="bold")
     p.text(p.right(lay.weight_w + lay.eff_w), y,
            _effect_text(tr(s.estimate), tr(s.ci_low), tr(s.ci_high), p.digits), ha="right",
            weight="bold", gid=f"effect-{gid}")
@@ -446,7 +448,7 @@ def forest(
     pooled
         False draws the rows only (no weights, diamond or heterogeneity footer): for rows that
         must not be pooled, such as several outcomes of one trial. A result without pooled
-        rows is always drawn so.
+        rows is always drawn so; rows without weights (NaN) get no weight column.
 
     Returns
     -------
@@ -468,14 +470,16 @@ def forest(
     if isinstance(result, SubgroupedResult):
         foot.append(("subgroups", result.subgroup_test))
     rows = _table_rows(result, sort, pooled, prediction)
-    lay = _layout(sr, rows, pooled, len(foot), title, max_label)
+    weights = pooled and sr.pooled
+    lay = _layout(sr, rows, weights, len(foot), title, max_label)
     with house_style():
         fig, ax = _figure(ax, lay)
         fx, trans = row_panel(ax, len(rows))
         xmin, xmax = _x_limits(result, sr, lo, hi, rows, xlim, ratio)
         set_effect_axis(ax, xmin, xmax, ratio)
         ax.axvline(tr(0.0), color=COLORS["null"], lw=0.7, zorder=1)
-        p = _Panel(ax, fx, trans, lay, tr, xmin, xmax, digits, pooled, sr, lo, hi, arm_keys)
+        p = _Panel(ax, fx, trans, lay, tr, xmin, xmax, digits, pooled, weights, sr, lo, hi,
+                   arm_keys)
         measure = effect_label or f"{result.measure} ({result.level * 100:g}% CI)"
         _headers(p, arm_heads, arm_labels, label_header, measure, result.description)
         _draw_rows(p, rows, result, max_label)
