@@ -49,8 +49,10 @@ predictive interval, ``study_rows.theta`` / ``theta_low`` / ``theta_high`` the s
 study effects (``forest`` draws them beside the observed ones), and ``footer`` whatever lines
 it wants under the plot (e.g. the posterior of tau).
 
-Checked in ``tests/results/test_result_shape.py`` (who satisfies the protocol; a hand-made
-object is drawn by ``forest`` and ``funnel`` with every fitting function disabled).
+Checked in ``tests/results/test_result_shape.py`` (who satisfies the protocol, what the rows
+hold, :func:`rows` with every fitting function disabled) and ``tests/plots/test_forest_shape.py``
+(a hand-made object is drawn by ``forest`` and ``funnel`` with every fitting function
+disabled).
 """
 
 from __future__ import annotations

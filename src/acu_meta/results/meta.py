@@ -24,10 +24,10 @@ revman_web   REML    exact (gamma)         inverse variance         yes    Hartu
 
 In every profile I2 and H2 of a random-effects model are tau2-based as metafor defines them
 (``I2 = tau2 / (tau2 + s2)``, s2 the typical within-study variance), except ``revman5``
-(``Profile.i2_from_q``), which reports RevMan 5's ``I2 = (Q - df) / Q`` and ``H2 = Q / df``
-(for DL, the estimator RevMan 5 uses, the two I2 are the same number). Explicit arguments
-(``method=``, ``hksj=``, ``exact=``) override the profile; :attr:`MetaResult.options` is the
-profile as applied.
+(``Profile.i2_from_q``), which reports RevMan 5's I2 and H2 from Q (Higgins & Thompson 2002,
+:func:`acu_meta.numeric.i2_from_q`; for DL, the estimator RevMan 5 uses, the two I2 are the
+same number). Explicit arguments (``method=``, ``hksj=``, ``exact=``) override the profile;
+:attr:`MetaResult.options` is the profile as applied.
 
 Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``study_rows``,
 ``pooled_rows``, ``description``, ``footer``).
@@ -93,7 +93,8 @@ class Profile:
         Mantel-Haenszel estimate (inverse-variance weights), and the DL tau2 from that Q. In
         :attr:`MetaResult.options` it is True only when the rule was applied.
     i2_from_q
-        I2 and H2 from Q (``(Q - df) / Q``, ``Q / df``) instead of metafor's tau2-based forms.
+        I2 and H2 from Q (:func:`acu_meta.numeric.i2_from_q`, :func:`~acu_meta.numeric.h2_from_q`)
+        instead of metafor's tau2-based forms.
     """
 
     name: str
