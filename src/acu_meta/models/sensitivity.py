@@ -699,3 +699,22 @@ def fail_safe_n(y, v=None, type: str = "Rosenthal", alpha: float = 0.05,
         fsnum = max(0.0, k * wp / float(np.sum(w)))
     return {"type": type_, "fsnum": _fsn_round(fsnum), "p_value": pval, "mean_effect": mean,
             "target": tgt, "k": k}
+
+
+# ------------------------------------------------------------------------------ Baujat
+
+
+def baujat_coordinates(y, v, estimate: float, tau2: float, method: str,
+                       hksj: bool) -> tuple[np.ndarray, np.ndarray]:
+    """metafor's ``baujat.rma``: each study's share of Q (x) and influence on the estimate (y).
+
+    ``x_i = (y_i - b)^2 / (v_i + tau2)`` with the full model's estimate b and tau2 (the terms
+    of the generalized Q); ``y_i = (b - b_(-i))^2 / vb_(-i)``, b_(-i) and vb_(-i) from
+    :func:`leave_one_out` (same method and test). Validated against metafor 3.8.1 ``baujat()``
+    on dat.bcg (FE, DL, REML; ``tests/test_plots.py``).
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    loo = leave_one_out(y, v, method, hksj, 0.95)  # the level does not enter b or vb
+    x = (y - estimate) ** 2 / (v + tau2)
+    return x, (estimate - loo["estimate"]) ** 2 / loo["se"] ** 2

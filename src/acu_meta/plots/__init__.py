@@ -1,7 +1,10 @@
 """Figures: forest, funnel (contour-enhanced), L'Abbe, Baujat and radial plots.
 
 matplotlib lives only in this layer. Every function takes ``ax=None``, returns the Figure, and
-runs headless; :func:`save_figure` writes byte-identical PNG / SVG / PDF files.
+runs headless; :func:`save_figure` writes byte-identical PNG / SVG / PDF files. Plots never fit
+a model: :func:`forest`, :func:`funnel` and :func:`labbe` draw anything with the drawable
+result shape (:class:`acu_meta.results.PooledResult`); :func:`baujat` draws
+:func:`acu_meta.results.baujat` (the model layer's leave-one-out refits).
 """
 
 from ._style import COLORS, STYLE, house_style, save_figure

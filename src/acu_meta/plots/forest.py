@@ -1,75 +1,49 @@
-"""Forest plots driven by the fitted model, laid out as RevMan, metafor and meta print them.
+"""Forest plots of anything with the drawable result shape, laid out as RevMan, metafor and
+meta print them.
+
+:func:`forest` takes any :class:`~acu_meta.results.PooledResult` (``MetaResult``,
+``SubgroupResult``, ``rows(es)`` for rows that are not pooled, a future Bayesian result, ...)
+and never fits a model: it reads ``study_rows``, ``pooled_rows``, ``description`` and
+``footer`` (see :mod:`acu_meta.results._shape`). It is drawn in named steps: table rows ->
+layout -> figure -> x limits -> column headers -> rows (study, pooled, prediction,
+heterogeneity, group) -> footer.
 
 Every element carries a ``gid`` (kept as the ``id`` of its group in SVG output), so tests and
 users can find it: ``label-i``, ``arm-i-<column>``, ``weight-i``, ``effect-i``, ``square-i``,
-``ci-i`` (i = display row of a study, from 0), ``diamond-<model>``, ``diamond-subgroup-<g>``,
-``prediction-interval``, ``footer-heterogeneity``, ``footer-overall``, ``footer-subgroups``.
+``ci-i`` (i = display row of a study, from 0), ``shrunken-i`` (a shrunken estimate, when the
+rows have one), ``diamond-<model>``, ``diamond-subgroup-<g>``, ``prediction-interval``,
+``footer-<name>`` (``footer-heterogeneity``, ``footer-overall``, ``footer-subgroups``).
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
-from scipy import stats
 
-from ..results import MetaResult, SubgroupResult
+from ..results import PooledResult, PooledRow, StudyRows, SubgroupedResult
+from ..results._format import heterogeneity_text, overall_text
+from ..results._shape import is_ratio
 from ._style import COLORS, house_style
+
+__all__ = ["forest", "heterogeneity_text", "overall_text", "row_panel", "set_effect_axis"]
 
 ROW_IN = 0.21  # height of one row, inches
 ELLIPSIS = "\u2026"
-
-
-@dataclass
-class _Row:
-    kind: str  # header, group, study, pooled, prediction, het, blank
-    cells: dict = field(default_factory=dict)
-    study: int | None = None  # index into the result's study arrays
-    group: str | None = None
 
 
 def _short(label: str, width: int) -> str:
     return label if len(label) <= width else label[: width - 1].rstrip() + ELLIPSIS
 
 
-def _p_revman(p: float) -> str:
-    if p is None or math.isnan(p):
-        return "P = NA"
-    if p < 0.00001:
-        return "P < 0.00001"
-    if p < 0.0001:
-        return "P < 0.0001"
-    if p < 0.001:
-        return f"P = {p:.4f}"
-    return f"P = {p:.2f}" if p >= 0.01 else f"P = {p:.3f}"
-
-
-def heterogeneity_text(r: MetaResult) -> str:
-    """RevMan's footer line: Tau2, Chi2 with df and P, I2."""
-    parts = []
-    if r.model == "random":
-        parts.append(f"Tau\u00b2 = {r.tau2:.2f}")
-    parts.append(f"Chi\u00b2 = {r.Q:.2f}, df = {r.Q_df} ({_p_revman(r.Q_p)})")
-    parts.append(f"I\u00b2 = {r.I2:.0f}%")
-    return "Heterogeneity: " + "; ".join(parts)
-
-
-def overall_text(r: MetaResult) -> str:
-    if r.test == "t":
-        return f"Test for overall effect: t = {abs(r.statistic):.2f}, df = {r.df:g} " \
-               f"({_p_revman(r.p_value)})"
-    return f"Test for overall effect: Z = {abs(r.statistic):.2f} ({_p_revman(r.p_value)})"
-
-
-def _arm_columns(r: MetaResult):
+def _arm_columns(a):
     """Arm-level columns to show: (header, key) pairs, or none when arms are unknown."""
-    a = r.arms
     if a is None:
         return [], []
     if {"ai", "n1i", "ci", "n2i"} <= set(a.columns):
@@ -89,15 +63,15 @@ def _arm_cell(a, i, key, fmt) -> str:
     return fmt.format(a[key].iloc[i])
 
 
-def _order(r: MetaResult, idx: list[int], sort: str | None) -> list[int]:
+def _order(sr: StudyRows, idx: list[int], sort: str | None) -> list[int]:
     if sort is None:
         return idx
     if sort == "effect":
-        return sorted(idx, key=lambda i: r.yi[i])
+        return sorted(idx, key=lambda i: sr.yi[i])
     if sort == "weight":
-        return sorted(idx, key=lambda i: -r.weights[i])
+        return sorted(idx, key=lambda i: -sr.weight[i])
     if sort == "label":
-        return sorted(idx, key=lambda i: r.studies[i])
+        return sorted(idx, key=lambda i: sr.labels[i])
     raise ValueError("sort must be None, 'effect', 'weight' or 'label'")
 
 
@@ -142,8 +116,295 @@ def set_effect_axis(ax, xmin: float, xmax: float, ratio: bool) -> None:
         ax.set_xlim(xmin, xmax)
 
 
+# ------------------------------------------------------------------------------ the steps
+
+
+@dataclass
+class _Row:
+    kind: str  # header, group, study, pooled, prediction, het, blank
+    label: str = ""
+    study: int | None = None  # index into the study rows
+    group: str | None = None
+    summary: PooledRow | None = None
+    source: PooledResult | None = None  # the result a pooled row belongs to
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Widths and heights in inches."""
+
+    label_w: float
+    arm_w: tuple[float, ...]
+    weight_w: float
+    footer_lines: int
+    title_lines: int
+    n_rows: int
+    panel_w: float = 2.6
+    eff_w: float = 1.45
+
+    @property
+    def left_w(self) -> float:
+        return self.label_w + sum(self.arm_w)
+
+    @property
+    def width(self) -> float:
+        return self.left_w + self.panel_w + (self.weight_w + self.eff_w) + 0.3
+
+    @property
+    def height(self) -> float:
+        return ROW_IN * (self.n_rows + self.footer_lines + 1.5) + 0.22 * self.title_lines
+
+    @property
+    def arm_x(self) -> list[float]:
+        """Right edge of each arm column, inches from the left edge of the labels."""
+        x, out = self.label_w, []
+        for w in self.arm_w:
+            out.append(x + w)
+            x += w
+        return out
+
+
+@dataclass
+class _Panel:
+    """What every drawing step needs: the axes, its coordinates and the study rows."""
+
+    ax: object
+    fx: object  # inches -> axes fraction
+    trans: object  # (axes x, data y)
+    lay: _Layout
+    tr: object  # analysis scale -> axis scale
+    xmin: float
+    xmax: float
+    digits: int
+    pooled: bool
+    weights: bool  # a weight column (pooled rows that carry weights)
+    rows: StudyRows
+    lo: np.ndarray
+    hi: np.ndarray
+    arm_keys: list
+
+    def left(self, inches: float | None = None) -> float:
+        """x (axes fraction) *inches* right of the left edge of the label column."""
+        base = -self.fx(self.lay.left_w)
+        return base if inches is None else base + self.fx(inches)
+
+    def right(self, inches: float) -> float:
+        """x (axes fraction) *inches* right of the panel."""
+        return 1 + self.fx(inches)
+
+    def text(self, x: float, y: float, s: str, **kw):
+        return self.ax.text(x, y, s, transform=self.trans, va="center", **kw)
+
+
+def _of_kind(result: PooledResult, kind: str) -> list[PooledRow]:
+    return [p for p in result.pooled_rows if p.kind == kind]
+
+
+def _group_rows(result: SubgroupedResult, sort: str | None) -> list[_Row]:
+    """Per subgroup: its header, its studies, its subtotal and its heterogeneity line."""
+    sr, rows = result.study_rows, []
+    for g, res in result.groups.items():
+        rows.append(_Row("group", label=str(g), group=g))
+        idx = [i for i, gg in enumerate(result.group_of) if gg == g]
+        rows += [_Row("study", study=i, group=g) for i in _order(sr, idx, sort)]
+        rows += [_Row("pooled", label=f"Subtotal ({p.interval})", group=g, summary=p, source=res)
+                 for p in _of_kind(res, "pooled")]
+        het = dict(res.footer).get("heterogeneity")
+        if het is not None:
+            rows.append(_Row("het", label=het, group=g))
+        rows.append(_Row("blank"))
+    return rows
+
+
+def _table_rows(result: PooledResult, sort, pooled: bool, prediction: bool) -> list[_Row]:
+    """Every row of the table, top to bottom."""
+    sr = result.study_rows
+    rows = [_Row("header")]
+    if _arm_columns(sr.arms)[0]:
+        rows.append(_Row("header"))  # arm names above, column names below
+    if isinstance(result, SubgroupedResult):
+        rows += _group_rows(result, sort)
+    else:
+        rows += [_Row("study", study=i) for i in _order(sr, list(range(len(sr))), sort)]
+        if pooled:
+            rows.append(_Row("blank"))
+    if pooled:
+        for j, p in enumerate(_of_kind(result, "pooled")):
+            label = f"Total ({p.interval})" if j == 0 else f"{p.label} ({p.interval})"
+            rows.append(_Row("pooled", label=label, summary=p, source=result))
+        if prediction:
+            rows += [_Row("prediction", label=p.label, summary=p)
+                     for p in _of_kind(result, "prediction") if not math.isnan(p.ci_low)]
+    return rows
+
+
+def _layout(sr: StudyRows, rows, weights: bool, n_footer: int, title, max_label) -> _Layout:
+    label_w = min(max(1.6, 0.062 * max(len(_short(s, max_label)) for s in sr.labels) + 0.2), 2.8)
+    arm_w = tuple(0.8 if h.startswith("Mean") else 0.55 for h in _arm_columns(sr.arms)[0])
+    title_lines = 0 if not title else len(textwrap.wrap(
+        title, width=max(40, int((label_w + sum(arm_w) + 2.6 + 2.05 + 0.3) * 11))))
+    return _Layout(label_w=label_w, arm_w=arm_w, weight_w=0.6 if weights else 0.1,
+                   footer_lines=2 + n_footer, title_lines=title_lines, n_rows=len(rows))
+
+
+def _figure(ax, lay: _Layout):
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=(lay.width, lay.height))
+    bottom = ROW_IN * (lay.footer_lines + 1.2) / lay.height
+    top_pad = (0.22 * lay.title_lines + 0.05) / lay.height
+    ax = fig.add_axes((lay.left_w / lay.width, bottom, lay.panel_w / lay.width,
+                       1 - bottom - top_pad))
+    return fig, ax
+
+
+def _x_limits(result, sr: StudyRows, lo, hi, rows, xlim, ratio) -> tuple[float, float]:
+    """Axis limits on the analysis scale: every row, the null, whiskers cut at 2.5 widths of
+    the core (estimates and pooled intervals) beyond it."""
+    if xlim is not None:
+        return (math.log(xlim[0]), math.log(xlim[1])) if ratio else xlim
+    ends = [x for p in _of_kind(result, "pooled") for x in (p.ci_low, p.ci_high)]
+    pts = np.concatenate([sr.yi, ends])
+    span = np.concatenate([lo, hi, ends])
+    shown = [x for r in rows if r.kind == "prediction" for x in (r.summary.ci_low,
+                                                                 r.summary.ci_high)]
+    if shown:
+        span = np.concatenate([span, shown])
+    xmin, xmax = float(np.min(span)), float(np.max(span))
+    core = max(float(np.ptp(pts)), *(p.ci_high - p.ci_low for p in _of_kind(result, "pooled")),
+               1e-6)
+    xmin = max(xmin, float(np.min(pts)) - 2.5 * core)
+    xmax = min(xmax, float(np.max(pts)) + 2.5 * core)
+    xmin, xmax = min(xmin, 0.0), max(xmax, 0.0)
+    pad = 0.05 * (xmax - xmin)
+    return xmin - pad, xmax + pad
+
+
+def _headers(p: _Panel, arm_heads, arm_labels, label_header, measure, description) -> None:
+    lay = p.lay
+    head_y = 1 if arm_heads else 0
+    p.text(p.left(), head_y, label_header, ha="left", weight="bold", gid="header-study")
+    for h, xr in zip(arm_heads, lay.arm_x, strict=True):
+        p.text(p.left(xr), head_y, h, ha="right", weight="bold")
+    if arm_heads:
+        w = lay.arm_w
+        mid1 = lay.label_w + (w[0] + w[1]) / 2
+        mid2 = lay.label_w + w[0] + w[1] + (w[2] + w[3]) / 2
+        for mid, name in ((mid1, arm_labels[0]), (mid2, arm_labels[1])):
+            p.text(p.left(mid), head_y - 1, name, ha="center", weight="bold")
+    if p.weights:
+        p.text(p.right(lay.weight_w), head_y, "Weight", ha="right", weight="bold")
+    p.text(p.right(lay.weight_w + lay.eff_w), head_y, measure, ha="right", weight="bold")
+    if p.pooled:
+        p.text(p.right(lay.weight_w + lay.eff_w), head_y - 1, description, ha="right",
+               fontsize=7.5, gid="header-model")
+
+
+def _draw_study(p: _Panel, y: int, i: int, disp: int, max_label: int, wmax: float) -> None:
+    sr, lay, tr = p.rows, p.lay, p.tr
+    p.text(p.left(), y, _short(sr.labels[i], max_label), ha="left", gid=f"label-{disp}")
+    for (key, fmt), xr in zip(p.arm_keys, lay.arm_x, strict=True):
+        name = key if isinstance(key, str) else key[0]
+        p.text(p.left(xr), y, _arm_cell(sr.arms, i, key, fmt), ha="right",
+               gid=f"arm-{disp}-{name}")
+    weighted = p.weights and math.isfinite(sr.weight[i])
+    if weighted:
+        p.text(p.right(lay.weight_w), y, f"{sr.weight[i]:.1f}%", ha="right",
+               gid=f"weight-{disp}")
+    p.text(p.right(lay.weight_w + lay.eff_w), y,
+           _effect_text(tr(sr.yi[i]), tr(p.lo[i]), tr(p.hi[i]), p.digits), ha="right",
+           gid=f"effect-{disp}")
+    _whisker(p.ax, y, p.lo[i], p.hi[i], sr.yi[i], p.xmin, p.xmax, tr, f"ci-{disp}")
+    if p.xmin <= sr.yi[i] <= p.xmax:
+        size = 3 + 9 * math.sqrt(sr.weight[i] / wmax) if weighted else 5
+        p.ax.plot([tr(sr.yi[i])], [y], marker="s", ms=size, color=COLORS["study"], ls="none",
+                  zorder=3, gid=f"square-{disp}")
+    if sr.theta is not None and math.isfinite(sr.theta[i]):
+        _draw_shrunken(p, y, i, disp)
+
+
+def _draw_shrunken(p: _Panel, y: int, i: int, disp: int) -> None:
+    """A shrunken estimate (e.g. a Bayesian theta_i): open circle with a thin grey interval,
+    just below the observed one."""
+    sr, tr = p.rows, p.tr
+    if sr.theta_low is not None:
+        a, b = max(sr.theta_low[i], p.xmin), min(sr.theta_high[i], p.xmax)
+        if a < b:
+            p.ax.plot([tr(a), tr(b)], [y + 0.28] * 2, color=COLORS["subtle"], lw=0.7,
+                      zorder=2, gid=f"shrunken-ci-{disp}")
+    if p.xmin <= sr.theta[i] <= p.xmax:
+        p.ax.plot([tr(sr.theta[i])], [y + 0.28], marker="o", ms=3.5, mfc="white",
+                  mec=COLORS["subtle"], ls="none", zorder=3, gid=f"shrunken-{disp}")
+
+
+def _draw_pooled(p: _Panel, y: int, row: _Row, result: PooledResult) -> None:
+    s, lay, tr = row.summary, p.lay, p.tr
+    gid = f"diamond-subgroup-{row.group}" if row.group is not None else f"diamond-{s.model}"
+    p.text(p.left(), y, row.label, ha="left", weight="bold")
+    arms = row.source.study_rows.arms
+    if p.arm_keys and arms is not None:
+        for (key, _fmt), xr in zip(p.arm_keys, lay.arm_x, strict=True):
+            if isinstance(key, str) and key in ("n1i", "n2i"):
+                p.text(p.left(xr), y, f"{arms[key].sum():g}", ha="right", weight="bold")
+    if p.rows.pooled:
+        wsum = 100.0 if row.group is None else float(
+            sum(p.rows.weight[i] for i, g in enumerate(result.group_of) if g == row.group))
+        p.text(p.right(lay.weight_w), y, f"{wsum:.1f}%", ha="right", weight="bold")
+    p.text(p.right(lay.weight_w + lay.eff_w), y,
+           _effect_text(tr(s.estimate), tr(s.ci_low), tr(s.ci_high), p.digits), ha="right",
+           weight="bold", gid=f"effect-{gid}")
+    color = COLORS["diamond_fixed"] if s.model == "fixed" else COLORS["diamond_random"]
+    p.ax.add_patch(Polygon(
+        [(tr(s.ci_low), y), (tr(s.estimate), y - 0.38), (tr(s.ci_high), y),
+         (tr(s.estimate), y + 0.38)], closed=True, color=color, zorder=3, gid=gid))
+
+
+def _draw_prediction(p: _Panel, y: int, row: _Row) -> None:
+    s, tr, d = row.summary, p.tr, p.digits
+    p.text(p.left(), y, row.label, ha="left", style="italic")
+    p.text(p.right(p.lay.weight_w + p.lay.eff_w), y, f"[{tr(s.ci_low):.{d}f}, "
+           f"{tr(s.ci_high):.{d}f}]", ha="right", style="italic", gid="effect-prediction")
+    lo, hi = tr(max(s.ci_low, p.xmin)), tr(min(s.ci_high, p.xmax))
+    p.ax.add_patch(Polygon([(lo, y - 0.16), (hi, y - 0.16), (hi, y + 0.16), (lo, y + 0.16)],
+                           closed=True, color=COLORS["prediction"], zorder=2,
+                           gid="prediction-interval"))
+
+
+def _draw_rows(p: _Panel, rows: list[_Row], result: PooledResult, max_label: int) -> None:
+    w = p.rows.weight
+    wmax = float(np.nanmax(w)) if np.isfinite(w).any() else 1.0
+    disp = 0
+    for y, row in enumerate(rows):
+        if row.kind == "group":
+            p.text(p.left(), y, row.label, ha="left", weight="bold", gid=f"group-{row.label}")
+        elif row.kind == "study":
+            _draw_study(p, y, row.study, disp, max_label, wmax)
+            disp += 1
+        elif row.kind == "pooled":
+            _draw_pooled(p, y, row, result)
+        elif row.kind == "prediction":
+            _draw_prediction(p, y, row)
+        elif row.kind == "het":
+            p.text(p.left(), y, row.label, ha="left", fontsize=7.5, color=COLORS["subtle"],
+                   gid=f"het-{row.group}")
+
+
+def _footer(p: _Panel, fig, foot, favours) -> None:
+    """Lines under the axis (heterogeneity, overall effect, subgroups) and the favours texts."""
+    ax = p.ax
+    ax_h_in = ax.get_position().height * fig.get_figheight()
+    for j, (name, text) in enumerate(foot):
+        ax.text(p.left(), -(ROW_IN * (2.7 + j)) / ax_h_in, text, transform=ax.transAxes,
+                ha="left", va="center", fontsize=7.5, gid=f"footer-{name}")
+    null_x = ax.transAxes.inverted().transform(ax.transData.transform((p.tr(0.0), 0)))[0]
+    ax.text(null_x - 0.02, -(ROW_IN * 1.7) / ax_h_in, favours[0], transform=ax.transAxes,
+            ha="right", va="center", fontsize=7.5, gid="favours-left")
+    ax.text(null_x + 0.02, -(ROW_IN * 1.7) / ax_h_in, favours[1], transform=ax.transAxes,
+            ha="left", va="center", fontsize=7.5, gid="favours-right")
+
+
 def forest(
-    result: MetaResult | SubgroupResult,
+    result: PooledResult,
     *,
     ax=None,
     sort: str | None = None,
@@ -158,13 +419,15 @@ def forest(
     pooled: bool = True,
     label_header: str = "Study",
 ) -> Figure:
-    """Forest plot of a pooled result (or of subgroups with their subtotals).
+    """Forest plot of a result with the drawable shape (or of subgroups with their subtotals).
 
     Parameters
     ----------
     result
-        :class:`~acu_meta.results.MetaResult`, or :class:`~acu_meta.results.SubgroupResult`
-        for subgroup headers, subtotal diamonds and the test for subgroup differences.
+        Anything with the shape of :class:`~acu_meta.results.PooledResult`:
+        :class:`~acu_meta.results.MetaResult`; :class:`~acu_meta.results.SubgroupResult` for
+        subgroup headers, subtotal diamonds and the test for subgroup differences;
+        :func:`acu_meta.results.rows` for study rows that are not pooled. Nothing is fitted.
     ax
         Axes for the plot panel; text columns are drawn beside it. By default a figure sized to
         the number of rows is made.
@@ -175,7 +438,8 @@ def forest(
     arm_labels
         Headers over the arm-level columns (events/total or mean (SD)/total per arm).
     prediction
-        Draw the prediction interval of a random-effects model (metafor's definition).
+        Draw the prediction rows (a random-effects model's prediction interval, metafor's
+        definition).
     xlim
         Axis limits on the natural scale (ratio measures: e.g. (0.1, 10)); whiskers beyond them
         end in arrows.
@@ -183,7 +447,8 @@ def forest(
         Longer study labels are shortened with an ellipsis; the row is never dropped.
     pooled
         False draws the rows only (no weights, diamond or heterogeneity footer): for rows that
-        must not be pooled, such as several outcomes of one trial.
+        must not be pooled, such as several outcomes of one trial. A result without pooled
+        rows is always drawn so; rows without weights (NaN) get no weight column.
 
     Returns
     -------
@@ -193,201 +458,32 @@ def forest(
     -----
     Checked structurally (``tests/test_plots.py`` reads the SVG: each label, weight and CI text
     once per row, in order; the diamond spans the pooled CI; a log axis for ratio measures),
-    against committed baseline images, and beside metafor's ``forest()`` (see the issue note).
+    against committed baseline images, and with hand-made results and no model fitting
+    (``tests/plots/test_forest_shape.py``).
     """
-    sub = result if isinstance(result, SubgroupResult) else None
-    r: MetaResult = sub.overall if sub else result
-    ratio = r.ratio
+    sr, ratio = result.study_rows, is_ratio(result.measure)
+    pooled = pooled and bool(result.pooled_rows)
     tr = np.exp if ratio else (lambda x: x)
-    z = stats.norm.ppf(0.5 + r.level / 2)
-    sei = np.sqrt(r.vi)
-    lo_i, hi_i = r.yi - z * sei, r.yi + z * sei
-    arm_heads, arm_keys = _arm_columns(r)
-    model_name = ("Random-effects model" if r.model == "random" else
-                  "Fixed-effect model") + f" ({r.method})"
-
-    # ---------------------------------------------------------------- rows
-    rows: list[_Row] = [_Row("header")]
-    if arm_heads:
-        rows.append(_Row("header"))  # arm names above, column names below
-    if sub:
-        groups = list(sub.groups)
-        for g in groups:
-            rows.append(_Row("group", {"label": str(g)}, group=g))
-            idx = [i for i, gg in enumerate(sub.group_of) if gg == g]
-            for i in _order(r, idx, sort):
-                rows.append(_Row("study", study=i, group=g))
-            rows.append(_Row("pooled", {"label": "Subtotal"}, group=g))
-            rows.append(_Row("het", {"text": heterogeneity_text(sub.groups[g])}, group=g))
-            rows.append(_Row("blank"))
-    else:
-        for i in _order(r, list(range(r.k)), sort):
-            rows.append(_Row("study", study=i))
-        if pooled:
-            rows.append(_Row("blank"))
-    if pooled:
-        rows.append(_Row("pooled", {"label": f"Total ({r.level * 100:g}% CI)"}))
-    show_pi = pooled and prediction and r.model == "random" and not math.isnan(r.pi_low)
-    if show_pi:
-        rows.append(_Row("prediction", {"label": "Prediction interval"}))
-    n_rows = len(rows)
-
-    # ---------------------------------------------------------------- layout (inches)
-    label_w = min(max(1.6, 0.062 * max(len(_short(s, max_label)) for s in r.studies) + 0.2), 2.8)
-    arm_w = [0.8 if h.startswith("Mean") else 0.55 for h in arm_heads]
-    panel_w, weight_w, eff_w = 2.6, (0.6 if pooled else 0.1), 1.45
-    left_w = label_w + sum(arm_w)
-    right_w = weight_w + eff_w
-    footer_lines = (4 if pooled else 2) + (1 if sub else 0)
-    title_lines = 0 if not title else len(textwrap.wrap(
-        title, width=max(40, int((label_w + sum(arm_w) + 2.6 + 2.05 + 0.3) * 11))))
-    height = ROW_IN * (n_rows + footer_lines + 1.5) + 0.22 * title_lines
-    width = left_w + panel_w + right_w + 0.3
-
+    lo, hi = sr.interval(result.level)
+    arm_heads, arm_keys = _arm_columns(sr.arms)
+    foot = list(result.footer) if pooled else []
+    if isinstance(result, SubgroupedResult):
+        foot.append(("subgroups", result.subgroup_test))
+    rows = _table_rows(result, sort, pooled, prediction)
+    weights = pooled and sr.pooled
+    lay = _layout(sr, rows, weights, len(foot), title, max_label)
     with house_style():
-        if ax is None:
-            fig = Figure(figsize=(width, height))
-            bottom = ROW_IN * (footer_lines + 1.2) / height
-            top_pad = (0.22 * title_lines + 0.05) / height
-            ax = fig.add_axes((left_w / width, bottom, panel_w / width, 1 - bottom - top_pad))
-        else:
-            fig = ax.figure
-        fx, trans = row_panel(ax, n_rows)
-
-        # x limits on the analysis scale
-        if xlim is not None:
-            xmin, xmax = (math.log(xlim[0]), math.log(xlim[1])) if ratio else xlim
-        else:
-            pts = np.concatenate([r.yi, [r.ci_low, r.ci_high]])
-            span = np.concatenate([lo_i, hi_i, [r.ci_low, r.ci_high]])
-            if show_pi:
-                span = np.concatenate([span, [r.pi_low, r.pi_high]])
-            xmin, xmax = float(np.min(span)), float(np.max(span))
-            core = max(float(np.ptp(pts)), r.ci_high - r.ci_low, 1e-6)
-            xmin = max(xmin, float(np.min(pts)) - 2.5 * core)
-            xmax = min(xmax, float(np.max(pts)) + 2.5 * core)
-            null = 0.0
-            xmin, xmax = min(xmin, null), max(xmax, null)
-            pad = 0.05 * (xmax - xmin)
-            xmin, xmax = xmin - pad, xmax + pad
+        fig, ax = _figure(ax, lay)
+        fx, trans = row_panel(ax, len(rows))
+        xmin, xmax = _x_limits(result, sr, lo, hi, rows, xlim, ratio)
         set_effect_axis(ax, xmin, xmax, ratio)
         ax.axvline(tr(0.0), color=COLORS["null"], lw=0.7, zorder=1)
-
-        # column headers
-        head_y = 1 if arm_heads else 0
-        ax.text(-fx(left_w), head_y, label_header, transform=trans, ha="left", va="center",
-                weight="bold", gid="header-study")
-        x = label_w
-        arm_x = []
-        for h, w in zip(arm_heads, arm_w, strict=True):
-            arm_x.append(x + w)
-            ax.text(-fx(left_w) + fx(x + w), head_y, h, transform=trans, ha="right", va="center",
-                    weight="bold")
-            x += w
-        if arm_heads:
-            mid1 = label_w + (arm_w[0] + arm_w[1]) / 2
-            mid2 = label_w + arm_w[0] + arm_w[1] + (arm_w[2] + arm_w[3]) / 2
-            for mid, name in ((mid1, arm_labels[0]), (mid2, arm_labels[1])):
-                ax.text(-fx(left_w) + fx(mid), head_y - 1, name, transform=trans,
-                        ha="center", va="center", weight="bold")
-        if pooled:
-            ax.text(1 + fx(weight_w), head_y, "Weight", transform=trans, ha="right",
-                    va="center", weight="bold")
-        measure = effect_label or r.measure + (" (95% CI)" if r.level == 0.95 else
-                                               f" ({r.level * 100:g}% CI)")
-        ax.text(1 + fx(weight_w + eff_w), head_y, measure, transform=trans, ha="right",
-                va="center", weight="bold")
-        if pooled:
-            ax.text(1 + fx(weight_w + eff_w), head_y - 1, model_name, transform=trans,
-                    ha="right", va="center", fontsize=7.5, gid="header-model")
-
-        wmax = float(np.max(r.weights)) if r.k else 1.0
-        disp = 0
-        for y, row in enumerate(rows):
-            if row.kind == "group":
-                ax.text(-fx(left_w), y, row.cells["label"], transform=trans, ha="left",
-                        va="center", weight="bold", gid=f"group-{row.cells['label']}")
-            elif row.kind == "study":
-                i = row.study
-                ax.text(-fx(left_w), y, _short(r.studies[i], max_label), transform=trans,
-                        ha="left", va="center", gid=f"label-{disp}")
-                for (key, fmt), xr in zip(arm_keys, arm_x, strict=True):
-                    name = key if isinstance(key, str) else key[0]
-                    ax.text(-fx(left_w) + fx(xr), y, _arm_cell(r.arms, i, key, fmt),
-                            transform=trans, ha="right", va="center", gid=f"arm-{disp}-{name}")
-                if pooled:
-                    ax.text(1 + fx(weight_w), y, f"{r.weights[i]:.1f}%", transform=trans,
-                            ha="right", va="center", gid=f"weight-{disp}")
-                ax.text(1 + fx(weight_w + eff_w), y,
-                        _effect_text(tr(r.yi[i]), tr(lo_i[i]), tr(hi_i[i]), digits),
-                        transform=trans, ha="right", va="center", gid=f"effect-{disp}")
-                _whisker(ax, y, lo_i[i], hi_i[i], r.yi[i], xmin, xmax, tr, f"ci-{disp}")
-                if xmin <= r.yi[i] <= xmax:
-                    size = 3 + 9 * math.sqrt(r.weights[i] / wmax) if pooled else 5
-                    ax.plot([tr(r.yi[i])], [y], marker="s", ms=size, color=COLORS["study"],
-                            ls="none", zorder=3, gid=f"square-{disp}")
-                disp += 1
-            elif row.kind == "pooled":
-                res = sub.groups[row.group] if row.group is not None else r
-                gid = (f"diamond-subgroup-{row.group}" if row.group is not None
-                       else f"diamond-{res.model}")
-                label = row.cells["label"] if row.group is None else \
-                    f"Subtotal ({res.level * 100:g}% CI)"
-                ax.text(-fx(left_w), y, label, transform=trans, ha="left", va="center",
-                        weight="bold")
-                if arm_keys and res.arms is not None:
-                    for (key, _fmt), xr in zip(arm_keys, arm_x, strict=True):
-                        if isinstance(key, str) and key in ("n1i", "n2i"):
-                            ax.text(-fx(left_w) + fx(xr), y, f"{res.arms[key].sum():g}",
-                                    transform=trans, ha="right", va="center", weight="bold")
-                wsum = 100.0 if row.group is None else float(
-                    sum(r.weights[i] for i, g in enumerate(sub.group_of) if g == row.group))
-                ax.text(1 + fx(weight_w), y, f"{wsum:.1f}%", transform=trans, ha="right",
-                        va="center", weight="bold")
-                ax.text(1 + fx(weight_w + eff_w), y,
-                        _effect_text(tr(res.estimate), tr(res.ci_low), tr(res.ci_high), digits),
-                        transform=trans, ha="right", va="center", weight="bold",
-                        gid=f"effect-{gid}")
-                color = COLORS["diamond_random"] if res.model == "random" else \
-                    COLORS["diamond_fixed"]
-                ax.add_patch(Polygon(
-                    [(tr(res.ci_low), y), (tr(res.estimate), y - 0.38), (tr(res.ci_high), y),
-                     (tr(res.estimate), y + 0.38)], closed=True, color=color, zorder=3, gid=gid))
-            elif row.kind == "prediction":
-                ax.text(-fx(left_w), y, row.cells["label"], transform=trans, ha="left",
-                        va="center", style="italic")
-                ax.text(1 + fx(weight_w + eff_w), y,
-                        f"[{tr(r.pi_low):.{digits}f}, {tr(r.pi_high):.{digits}f}]",
-                        transform=trans, ha="right", va="center", style="italic",
-                        gid="effect-prediction")
-                ax.add_patch(Polygon(
-                    [(tr(max(r.pi_low, xmin)), y - 0.16), (tr(min(r.pi_high, xmax)), y - 0.16),
-                     (tr(min(r.pi_high, xmax)), y + 0.16), (tr(max(r.pi_low, xmin)), y + 0.16)],
-                    closed=True, color=COLORS["prediction"], zorder=2, gid="prediction-interval"))
-            elif row.kind == "het":
-                ax.text(-fx(left_w), y, row.cells["text"], transform=trans, ha="left",
-                        va="center", fontsize=7.5, color=COLORS["subtle"],
-                        gid=f"het-{row.group}")
-
-        # footer under the axis: heterogeneity, overall effect, subgroup differences, favours
-        foot = [("footer-heterogeneity", heterogeneity_text(r)),
-                ("footer-overall", overall_text(r))] if pooled else []
-        if sub:
-            i2 = max(0.0, 100 * (sub.Q_between - sub.Q_between_df) / sub.Q_between) \
-                if sub.Q_between > 0 else 0.0
-            foot.append(("footer-subgroups",
-                         f"Test for subgroup differences: Chi\u00b2 = {sub.Q_between:.2f}, "
-                         f"df = {sub.Q_between_df} ({_p_revman(sub.Q_between_p)}), "
-                         f"I\u00b2 = {i2:.0f}%"))
-        ax_h_in = ax.get_position().height * fig.get_figheight()
-        for j, (gid, text) in enumerate(foot):
-            ax.text(-fx(left_w), -(ROW_IN * (2.7 + j)) / ax_h_in, text, transform=ax.transAxes,
-                    ha="left", va="center", fontsize=7.5, gid=gid)
-        null_x = ax.transAxes.inverted().transform(ax.transData.transform((tr(0.0), 0)))[0]
-        ax.text(null_x - 0.02, -(ROW_IN * 1.7) / ax_h_in, favours[0], transform=ax.transAxes,
-                ha="right", va="center", fontsize=7.5, gid="favours-left")
-        ax.text(null_x + 0.02, -(ROW_IN * 1.7) / ax_h_in, favours[1], transform=ax.transAxes,
-                ha="left", va="center", fontsize=7.5, gid="favours-right")
+        p = _Panel(ax, fx, trans, lay, tr, xmin, xmax, digits, pooled, weights, sr, lo, hi,
+                   arm_keys)
+        measure = effect_label or f"{result.measure} ({result.level * 100:g}% CI)"
+        _headers(p, arm_heads, arm_labels, label_header, measure, result.description)
+        _draw_rows(p, rows, result, max_label)
+        _footer(p, fig, foot, favours)
         if title:
             fig.suptitle(textwrap.fill(title, width=max(40, int(fig.get_figwidth() * 11))),
                          x=0.02, ha="left", fontsize=9, weight="bold")

@@ -9,84 +9,122 @@ filled black circles), ``filled-studies`` (open circles) and ``original-line``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 
+from ..results._shape import is_ratio
 from ..results.sensitivity import CumulativeResult, LeaveOneOutResult, TrimfillResult
 from ._style import COLORS, house_style
 from .forest import ROW_IN, _short, _whisker, row_panel, set_effect_axis
 from .funnel import funnel
 
+_PANEL_W, _EFF_W, _HET_W = 2.6, 1.55, 1.05
+
+
+def _series_figure(ax, labels, n_rows: int):
+    """The figure (sized to the rows) and the panel axes; the label column width."""
+    label_w = min(max(1.8, 0.062 * max(len(s) for s in labels) + 0.2), 3.0)
+    if ax is not None:
+        return ax.figure, ax, label_w
+    width = label_w + _PANEL_W + _EFF_W + _HET_W + 0.3
+    height = ROW_IN * (n_rows + 3.0)
+    fig = Figure(figsize=(width, height))
+    bottom = ROW_IN * 2.6 / height
+    ax = fig.add_axes((label_w / width, bottom, _PANEL_W / width, 1 - bottom - 0.05 / height))
+    return fig, ax, label_w
+
+
+def _series_limits(lo, hi, full) -> tuple[float, float]:
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    pts = np.concatenate([lo[finite], hi[finite], [full.ci_low, full.ci_high, 0.0]])
+    xmin, xmax = float(np.min(pts)), float(np.max(pts))
+    pad = 0.05 * max(xmax - xmin, 1e-6)
+    return xmin - pad, xmax + pad
+
+
+class _Panel(NamedTuple):
+    ax: object
+    fx: object  # inches -> axes fraction
+    trans: object  # (axes x, data y)
+    label_w: float
+    tr: object  # analysis scale -> axis scale
+    lims: tuple[float, float]
+    digits: int
+    max_label: int
+
+
+def _series_row(p: _Panel, y: int, i: int, res, rows, labels, marker) -> None:
+    """One refit: label, estimate [CI], tau2 / I2, whisker and marker."""
+    ax, fx, trans, tr, d = p.ax, p.fx, p.trans, p.tr, p.digits
+    est, lo, hi = rows
+    ax.text(-fx(p.label_w), y, _short(labels[i], p.max_label), transform=trans, ha="left",
+            va="center", gid=f"label-{i}")
+    if not np.isfinite(est[i]):
+        ax.text(1 + fx(_EFF_W), y, "NA", transform=trans, ha="right", va="center",
+                gid=f"effect-{i}")
+        return
+    ax.text(1 + fx(_EFF_W), y, f"{tr(est[i]):.{d}f} [{tr(lo[i]):.{d}f}, {tr(hi[i]):.{d}f}]",
+            transform=trans, ha="right", va="center", gid=f"effect-{i}")
+    het = (f"{res.I2[i]:.0f}%" if res.method == "FE" else
+           f"{res.tau2[i]:.{d}f}; {res.I2[i]:.0f}%")
+    ax.text(1 + fx(_EFF_W + _HET_W), y, het, transform=trans, ha="right", va="center",
+            fontsize=7.5, gid=f"het-{i}")
+    _whisker(ax, y, lo[i], hi[i], est[i], p.lims[0], p.lims[1], tr, f"ci-{i}")
+    ax.plot([tr(est[i])], [y], marker=marker, ms=4.5, color=COLORS["study"], ls="none",
+            zorder=3, gid=f"point-{i}")
+
+
+def _series_full(p: _Panel, y: int, full) -> None:
+    """The full model (all studies) as a diamond at the bottom."""
+    ax, fx, trans, tr, d = p.ax, p.fx, p.trans, p.tr, p.digits
+    ax.text(-fx(p.label_w), y, full.label, transform=trans, ha="left", va="center",
+            weight="bold", gid="label-full")
+    ax.text(1 + fx(_EFF_W), y, f"{tr(full.estimate):.{d}f} [{tr(full.ci_low):.{d}f}, "
+                               f"{tr(full.ci_high):.{d}f}]",
+            transform=trans, ha="right", va="center", weight="bold", gid="effect-full")
+    ax.add_patch(Polygon(
+        [(tr(full.ci_low), y), (tr(full.estimate), y - 0.38), (tr(full.ci_high), y),
+         (tr(full.estimate), y + 0.38)], closed=True, color=COLORS["diamond_random"],
+        zorder=3, gid="diamond-full"))
+
+
+def _series_header(p: _Panel, header: str, res, full) -> None:
+    ax, fx, trans = p.ax, p.fx, p.trans
+    ax.text(-fx(p.label_w), 0, header, transform=trans, ha="left", va="center", weight="bold")
+    ax.text(1 + fx(_EFF_W), 0, f"{res.measure} ({full.interval})", transform=trans,
+            ha="right", va="center", weight="bold")
+    het_head = "I\u00b2" if res.method == "FE" else "Tau\u00b2; I\u00b2"
+    ax.text(1 + fx(_EFF_W + _HET_W), 0, het_head, transform=trans, ha="right", va="center",
+            weight="bold")
+
 
 def _series_plot(res, labels, marker, header, ax, digits, max_label) -> Figure:
-    ratio = res.ratio
+    """Forest-style plot of refits: the study rows (one per refit) and the pooled row (the
+    full model) of *res*, which has the drawable shape."""
+    ratio = is_ratio(res.measure)
     tr = np.exp if ratio else (lambda x: x)
-    est, lo, hi = res.estimate, res.ci_low, res.ci_high
+    full = res.pooled_rows[0]
+    sr = res.study_rows
+    rows = (sr.yi, *sr.interval(res.level))
     n = len(labels)
     n_rows = n + 3  # header, rows, blank, full model
-    label_w = min(max(1.8, 0.062 * max(len(s) for s in labels) + 0.2), 3.0)
-    panel_w, eff_w, het_w = 2.6, 1.55, 1.05
-    width = label_w + panel_w + eff_w + het_w + 0.3
-    height = ROW_IN * (n_rows + 3.0)
     with house_style():
-        if ax is None:
-            fig = Figure(figsize=(width, height))
-            bottom = ROW_IN * 2.6 / height
-            ax = fig.add_axes((label_w / width, bottom, panel_w / width,
-                               1 - bottom - 0.05 / height))
-        else:
-            fig = ax.figure
+        fig, ax, label_w = _series_figure(ax, labels, n_rows)
         fx, trans = row_panel(ax, n_rows)
-        finite = np.isfinite(lo) & np.isfinite(hi)
-        pts = np.concatenate([lo[finite], hi[finite], [res.full_ci_low, res.full_ci_high, 0.0]])
-        xmin, xmax = float(np.min(pts)), float(np.max(pts))
-        pad = 0.05 * max(xmax - xmin, 1e-6)
-        xmin, xmax = xmin - pad, xmax + pad
-        set_effect_axis(ax, xmin, xmax, ratio)
+        lims = _series_limits(rows[1], rows[2], full)
+        set_effect_axis(ax, lims[0], lims[1], ratio)
         ax.axvline(tr(0.0), color=COLORS["null"], lw=0.7, zorder=1, gid="null-line")
-        ax.axvline(tr(res.full_estimate), color=COLORS["subtle"], lw=0.7, ls="--", zorder=1,
+        ax.axvline(tr(full.estimate), color=COLORS["subtle"], lw=0.7, ls="--", zorder=1,
                    gid="full-line")
-        # header
-        ax.text(-fx(label_w), 0, header, transform=trans, ha="left", va="center",
-                weight="bold")
-        stat = res.measure + (" (95% CI)" if res.level == 0.95 else
-                              f" ({res.level * 100:g}% CI)")
-        ax.text(1 + fx(eff_w), 0, stat, transform=trans, ha="right", va="center",
-                weight="bold")
-        het_head = "I\u00b2" if res.method == "FE" else "Tau\u00b2; I\u00b2"
-        ax.text(1 + fx(eff_w + het_w), 0, het_head, transform=trans, ha="right", va="center",
-                weight="bold")
+        p = _Panel(ax, fx, trans, label_w, tr, lims, digits, max_label)
+        _series_header(p, header, res, full)
         for i in range(n):
-            y = i + 1
-            ax.text(-fx(label_w), y, _short(labels[i], max_label), transform=trans, ha="left",
-                    va="center", gid=f"label-{i}")
-            if not np.isfinite(est[i]):
-                ax.text(1 + fx(eff_w), y, "NA", transform=trans, ha="right", va="center",
-                        gid=f"effect-{i}")
-                continue
-            ax.text(1 + fx(eff_w), y, f"{tr(est[i]):.{digits}f} [{tr(lo[i]):.{digits}f}, "
-                                      f"{tr(hi[i]):.{digits}f}]",
-                    transform=trans, ha="right", va="center", gid=f"effect-{i}")
-            het = (f"{res.I2[i]:.0f}%" if res.method == "FE" else
-                   f"{res.tau2[i]:.{digits}f}; {res.I2[i]:.0f}%")
-            ax.text(1 + fx(eff_w + het_w), y, het, transform=trans, ha="right", va="center",
-                    fontsize=7.5, gid=f"het-{i}")
-            _whisker(ax, y, lo[i], hi[i], est[i], xmin, xmax, tr, f"ci-{i}")
-            ax.plot([tr(est[i])], [y], marker=marker, ms=4.5, color=COLORS["study"], ls="none",
-                    zorder=3, gid=f"point-{i}")
-        y = n + 2
-        ax.text(-fx(label_w), y, f"All studies ({res.method})", transform=trans, ha="left",
-                va="center", weight="bold", gid="label-full")
-        ax.text(1 + fx(eff_w), y, f"{tr(res.full_estimate):.{digits}f} "
-                                  f"[{tr(res.full_ci_low):.{digits}f}, "
-                                  f"{tr(res.full_ci_high):.{digits}f}]",
-                transform=trans, ha="right", va="center", weight="bold", gid="effect-full")
-        ax.add_patch(Polygon(
-            [(tr(res.full_ci_low), y), (tr(res.full_estimate), y - 0.38),
-             (tr(res.full_ci_high), y), (tr(res.full_estimate), y + 0.38)], closed=True,
-            color=COLORS["diamond_random"], zorder=3, gid="diamond-full"))
+            _series_row(p, i + 1, i, res, rows, labels, marker)
+        _series_full(p, n + 2, full)
         ax.set_xlabel(f"{res.measure} (log scale)" if ratio else res.measure)
     return fig
 
@@ -141,7 +179,7 @@ def filled_funnel(tf: TrimfillResult, ax=None, **funnel_kwargs) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    fig = funnel(tf.filled_result, ax=ax, **funnel_kwargs)
+    fig = funnel(tf, ax=ax, **funnel_kwargs)  # the filled data and the filled model
     ax = ax if ax is not None else fig.axes[0]
     tr = np.exp if tf.ratio else (lambda x: x)
     sei = np.sqrt(tf.vi)

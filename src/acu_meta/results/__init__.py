@@ -2,13 +2,19 @@
 
 :func:`pool` (one meta-analysis), :func:`subgroups` (test of subgroup difference) and
 :func:`metareg` (meta-regression) build them from the engines in :mod:`acu_meta.models`.
+Everything that pools studies has one drawable shape (:class:`PooledResult`, see
+:mod:`acu_meta.results._shape`); :func:`rows` makes that shape from effect sizes without
+fitting anything. Results never fit a model inside their methods.
 """
 
+from ._shape import PooledResult, PooledRow, StudyRows, SubgroupedResult, UnpooledRows, rows
 from .batch import BatchResult, GoshResult, gosh, pool_many
-from .meta import METHODS, PROFILES, Homogeneity, MetaResult, pool
+from .meta import METHODS, PROFILES, Homogeneity, MetaResult, Profile, pool
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
 from .sensitivity import (
     BIAS_KEYS,
+    BaujatResult,
+    BiasSummary,
     CumulativeResult,
     FsnResult,
     InfluenceResult,
@@ -17,6 +23,7 @@ from .sensitivity import (
     RanktestResult,
     RegtestResult,
     TrimfillResult,
+    baujat,
     bias_summary,
     cumulative,
     fsn,
@@ -26,6 +33,7 @@ from .sensitivity import (
     pet_peese,
     ranktest,
     regtest,
+    small_study_effects,
     trimfill,
 )
 
@@ -34,7 +42,15 @@ __all__ = [
     "GoshResult",
     "gosh",
     "pool_many",
+    "PooledResult",
+    "PooledRow",
+    "StudyRows",
+    "SubgroupedResult",
+    "UnpooledRows",
+    "rows",
     "BIAS_KEYS",
+    "BaujatResult",
+    "BiasSummary",
     "CumulativeResult",
     "FsnResult",
     "InfluenceResult",
@@ -43,6 +59,7 @@ __all__ = [
     "RanktestResult",
     "RegtestResult",
     "TrimfillResult",
+    "baujat",
     "bias_summary",
     "cumulative",
     "fsn",
@@ -52,12 +69,14 @@ __all__ = [
     "pet_peese",
     "ranktest",
     "regtest",
+    "small_study_effects",
     "trimfill",
     "METHODS",
     "PROFILES",
     "Homogeneity",
     "MetaRegressionResult",
     "MetaResult",
+    "Profile",
     "SubgroupResult",
     "metareg",
     "pool",

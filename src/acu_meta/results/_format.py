@@ -55,3 +55,44 @@ class Printable:
     def _repr_html_(self) -> str:
         title = html.escape(self.summary().splitlines()[0])
         return f"<p><b>{title}</b></p>" + html_table(self.to_frame())
+
+
+# ------------------------------------------------------------------ RevMan's lines under a forest
+
+
+def p_revman(p: float) -> str:
+    """A P value as RevMan prints it under a forest plot ("P = 0.03", "P < 0.00001")."""
+    if p is None or math.isnan(p):
+        return "P = NA"
+    if p < 0.00001:
+        return "P < 0.00001"
+    if p < 0.0001:
+        return "P < 0.0001"
+    if p < 0.001:
+        return f"P = {p:.4f}"
+    return f"P = {p:.2f}" if p >= 0.01 else f"P = {p:.3f}"
+
+
+def heterogeneity_text(r) -> str:
+    """RevMan's footer line of a pooled result *r*: Tau2 (random effects), Chi2 with df and P,
+    I2."""
+    parts = []
+    if r.model == "random":
+        parts.append(f"Tau\u00b2 = {r.tau2:.2f}")
+    parts.append(f"Chi\u00b2 = {r.Q:.2f}, df = {r.Q_df} ({p_revman(r.Q_p)})")
+    parts.append(f"I\u00b2 = {r.I2:.0f}%")
+    return "Heterogeneity: " + "; ".join(parts)
+
+
+def overall_text(r) -> str:
+    """RevMan's "Test for overall effect" line of a pooled result *r* (Z, or t with df)."""
+    if r.test == "t":
+        return f"Test for overall effect: t = {abs(r.statistic):.2f}, df = {r.df:g} " \
+               f"({p_revman(r.p_value)})"
+    return f"Test for overall effect: Z = {abs(r.statistic):.2f} ({p_revman(r.p_value)})"
+
+
+def subgroup_test_text(Q: float, df: int, p: float, I2: float) -> str:
+    """RevMan's "Test for subgroup differences" line (I2 in percent)."""
+    return (f"Test for subgroup differences: Chi\u00b2 = {Q:.2f}, df = {df} ({p_revman(p)}), "
+            f"I\u00b2 = {I2:.0f}%")

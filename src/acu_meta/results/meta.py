@@ -1,12 +1,17 @@
 """Results of a meta-analysis: explicit frozen dataclasses, and :func:`pool` that builds them.
 
-``pool`` runs metafor's steps in order, each a small function: set-up (measure, profile,
-options) -> effect sizes (escalc) -> missing / excluded studies -> model fit (weights, tau2,
-estimate, tests, intervals) -> heterogeneity (Q, I2, H2, Q-profile CIs) -> prediction interval
--> results object.
+``pool`` is a short sequence of named steps, each a small private function: set-up
+(:func:`_setup`: level, profile and explicit options) -> effect sizes (:func:`_effect_sizes`,
+escalc) -> usable studies (:func:`_usable_studies`: missing / excluded) -> fit
+(:func:`_fit`: weights, tau2, estimate) -> tests (:func:`_tests`: z or t, CI) ->
+heterogeneity (:func:`_heterogeneity`: Q, I2, H2, Q-profile CIs) -> prediction interval
+(:func:`_prediction`) -> result (:func:`_build`). Mantel-Haenszel and Peto pooling take their
+own short path (:func:`_pool_fixed_binary`).
 
 Method profiles
 ---------------
+A profile is data: a frozen :class:`Profile` in :data:`PROFILES`.
+
 ===========  ======  ====================  =======================  =====  =========================
 profile      tau2    SMD correction J      Q used for tau2 and I2   PI     CI of the pooled effect
 ===========  ======  ====================  =======================  =====  =========================
@@ -18,13 +23,19 @@ revman_web   REML    exact (gamma)         inverse variance         yes    Hartu
 ===========  ======  ====================  =======================  =====  =========================
 
 In every profile I2 and H2 of a random-effects model are tau2-based as metafor defines them
-(``I2 = tau2 / (tau2 + s2)``, s2 the typical within-study variance), except ``revman5``, which
-reports RevMan 5's ``I2 = (Q - df) / Q``. Explicit arguments (``method=``, ``hksj=``) override
-the profile.
+(``I2 = tau2 / (tau2 + s2)``, s2 the typical within-study variance), except ``revman5``
+(``Profile.i2_from_q``), which reports RevMan 5's I2 and H2 from Q (Higgins & Thompson 2002,
+:func:`acu_meta.numeric.i2_from_q`; for DL, the estimator RevMan 5 uses, the two I2 are the
+same number). Explicit arguments (``method=``, ``hksj=``, ``exact=``) override the profile;
+:attr:`MetaResult.options` is the profile as applied.
+
+Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``study_rows``,
+``pooled_rows``, ``description``, ``footer``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -35,20 +46,83 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import numeric
 from ..effects.escalc import (
     BINARY_MEASURES,
     MEASURE_LABELS,
-    RATIO_MEASURES,
     EffectSizes,
     escalc,
 )
 from ..models import TAU2_METHODS, ModelError, fit, mantel_haenszel, peto, q_profile_ci
-from ._format import fmt, fmt_p, html_table, stars, table
+from ._format import (
+    fmt,
+    fmt_p,
+    heterogeneity_text,
+    html_table,
+    overall_text,
+    stars,
+    table,
+)
+from ._shape import PooledRow, StudyRows, is_ratio, usable
 
-PROFILES = {
-    "metafor": {"method": "REML", "hksj": False, "exact": True, "prediction": True},
-    "revman5": {"method": "DL", "hksj": False, "exact": False, "prediction": False},
-    "revman_web": {"method": "REML", "hksj": True, "exact": True, "prediction": True},
+# old dict-style keys of a profile (``PROFILES["revman5"]["exact"]``) -> Profile attributes
+_LEGACY_KEYS = {"method": "tau2_method", "hksj": "hksj", "exact": "exact_j",
+                "prediction": "prediction"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A method profile: the defaults and rules of one program, as data.
+
+    Attributes
+    ----------
+    name
+        Key in :data:`PROFILES` ("metafor", "revman5", "revman_web").
+    description
+        One line for people.
+    tau2_method
+        Default method: a tau2 estimator (REML, DL, ...), FE, MH or PETO.
+    hksj
+        Hartung-Knapp-Sidik-Jonkman test and CI (t on k - 1 df) by default.
+    exact_j
+        Hedges' J of the SMD: exact gamma-function form (True) or ``1 - 3/(4N - 9)`` (False).
+    prediction
+        Report metafor's prediction interval.
+    q_around_mh
+        RevMan 5's rule for binary data (OR, RR, RD with 2x2 counts, DL): Q around the
+        Mantel-Haenszel estimate (inverse-variance weights), and the DL tau2 from that Q. In
+        :attr:`MetaResult.options` it is True only when the rule was applied.
+    i2_from_q
+        I2 and H2 from Q (:func:`acu_meta.numeric.i2_from_q`, :func:`~acu_meta.numeric.h2_from_q`)
+        instead of metafor's tau2-based forms.
+    """
+
+    name: str
+    description: str
+    tau2_method: str
+    hksj: bool
+    exact_j: bool
+    prediction: bool
+    q_around_mh: bool = False
+    i2_from_q: bool = False
+
+    def __getitem__(self, key: str):
+        """Dict-style access with the keys of the former dict profiles (``"method"``,
+        ``"hksj"``, ``"exact"``, ``"prediction"``), kept for callers that use them."""
+        try:
+            return getattr(self, _LEGACY_KEYS[key])
+        except KeyError:
+            raise KeyError(key) from None
+
+
+PROFILES: dict[str, Profile] = {
+    "metafor": Profile("metafor", "metafor 3.8.1 defaults (rma.uni)", "REML", hksj=False,
+                       exact_j=True, prediction=True),
+    "revman5": Profile("revman5", "RevMan 5: DL, approximate J, Q around MH for binary data, "
+                       "I2 from Q, no prediction interval", "DL", hksj=False, exact_j=False,
+                       prediction=False, q_around_mh=True, i2_from_q=True),
+    "revman_web": Profile("revman_web", "RevMan Web: REML with the Hartung-Knapp-Sidik-Jonkman "
+                          "interval", "REML", hksj=True, exact_j=True, prediction=True),
 }
 METHODS = ("FE", "MH", "PETO", *[m for m in TAU2_METHODS if m != "FE"])
 
@@ -66,6 +140,8 @@ class MetaResult:
     """A pooled meta-analysis, on the analysis scale (log scale for ratio measures).
 
     Every number is stored unrounded; :meth:`summary` and :meth:`_repr_html_` only format.
+    ``options`` is the :class:`Profile` as applied (explicit arguments and data-dependent
+    rules resolved). A MetaResult has the drawable shape of :mod:`acu_meta.results._shape`.
     """
 
     measure: str
@@ -103,6 +179,7 @@ class MetaResult:
     excluded: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
+    options: Profile | None = None
 
     # ------------------------------------------------------------------ derived views
     @property
@@ -112,7 +189,7 @@ class MetaResult:
     @property
     def ratio(self) -> bool:
         """True when the analysis scale is the log of a ratio."""
-        return self.measure in RATIO_MEASURES
+        return is_ratio(self.measure)
 
     def conf_int(self, exp: bool = False) -> tuple[float, float]:
         """CI of the pooled effect (exponentiated with ``exp=True`` for ratio measures)."""
@@ -131,7 +208,7 @@ class MetaResult:
         if method == "higgins":
             if self.k < 3:
                 return math.nan, math.nan
-            crit = stats.t.ppf(0.5 + self.level / 2, self.k - 2)
+            crit = numeric.t_crit(self.level, self.k - 2)
             half = crit * math.sqrt(self.se**2 + self.tau2)
             return self.estimate - half, self.estimate + half
         raise ValueError("method must be 'metafor' or 'higgins'")
@@ -153,16 +230,15 @@ class MetaResult:
 
     def study_frame(self) -> pd.DataFrame:
         """One row per study: yi, vi, sei, CI, weight (percent)."""
-        z = stats.norm.ppf(0.5 + self.level / 2)
-        sei = np.sqrt(self.vi)
+        lo, hi = self.study_rows.interval(self.level)
         frame = pd.DataFrame(
             {
                 "study": list(self.studies),
                 "yi": self.yi,
                 "vi": self.vi,
-                "sei": sei,
-                "ci_low": self.yi - z * sei,
-                "ci_high": self.yi + z * sei,
+                "sei": np.sqrt(self.vi),
+                "ci_low": lo,
+                "ci_high": hi,
                 "weight": self.weights,
             }
         )
@@ -175,19 +251,12 @@ class MetaResult:
         studies = self.study_frame()[["study", "yi", "sei", "ci_low", "ci_high", "weight"]]
         studies = studies.rename(columns={"yi": "estimate", "sei": "se"})
         studies.insert(0, "row", "study")
-        pooled = pd.DataFrame(
-            [
-                {"row": "pooled", "study": f"{self.model.capitalize()} effects ({self.method})",
-                 "estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
-                 "ci_high": self.ci_high, "weight": 100.0},
-            ]
-        )
-        frames = [studies, pooled]
-        if self.model == "random" and not math.isnan(self.pi_low):
-            frames.append(pd.DataFrame([{"row": "prediction", "study": "Prediction interval",
-                                         "estimate": self.estimate, "se": math.nan,
-                                         "ci_low": self.pi_low, "ci_high": self.pi_high,
-                                         "weight": math.nan}]))
+        frames = [studies] + [
+            pd.DataFrame([{"row": p.kind, "study": p.label, "estimate": p.estimate,
+                           "se": self.se if p.kind == "pooled" else math.nan,
+                           "ci_low": p.ci_low, "ci_high": p.ci_high,
+                           "weight": 100.0 if p.kind == "pooled" else math.nan}])
+            for p in self.pooled_rows]
         out = pd.concat(frames, ignore_index=True)
         if self.ratio:
             for c in ("estimate", "ci_low", "ci_high"):
@@ -196,9 +265,7 @@ class MetaResult:
 
     def to_dict(self) -> dict:
         """The numbers of ``acu-meta pool --json`` (analysis scale; I2 and weights in percent)."""
-        def num(x):
-            return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
-
+        num = numeric.json_number
         return {
             "measure": self.measure,
             "method": self.method,
@@ -233,6 +300,43 @@ class MetaResult:
                 for s, y, v, w in zip(self.studies, self.yi, self.vi, self.weights, strict=True)
             ],
         }
+
+    # ------------------------------------------------------------------ drawable shape
+    @property
+    def study_rows(self) -> StudyRows:
+        """The study rows (labels, yi, vi, weight in percent, arm data)."""
+        return StudyRows(labels=self.studies, yi=self.yi, vi=self.vi, weight=self.weights,
+                         arms=self.arms)
+
+    @property
+    def description(self) -> str:
+        """The model in words: "Random-effects model (REML)", "Fixed-effect model (MH)"."""
+        kind = "Random-effects model" if self.model == "random" else "Fixed-effect model"
+        return f"{kind} ({self.method})"
+
+    def _method_text(self) -> str:
+        name = {"FE": "inverse variance", "MH": "Mantel-Haenszel", "PETO": "Peto"}.get(
+            self.method, self.method)
+        return f"{name}, " + (f"Hartung-Knapp t({self.df:g})" if self.test == "t" else "z")
+
+    @property
+    def pooled_rows(self) -> tuple[PooledRow, ...]:
+        """The pooled row, and for a random-effects model with a prediction interval the
+        prediction row."""
+        interval = f"{self.level * 100:g}% CI"
+        out = [PooledRow("pooled", f"{self.model.capitalize()} effects ({self.method})",
+                         self.estimate, self.ci_low, self.ci_high, interval=interval,
+                         model=self.model, description=self._method_text())]
+        if self.model == "random" and not math.isnan(self.pi_low):
+            out.append(PooledRow("prediction", "Prediction interval", self.estimate,
+                                 self.pi_low, self.pi_high, interval=interval,
+                                 model=self.model, description=self.pi_method))
+        return tuple(out)
+
+    @property
+    def footer(self) -> tuple[tuple[str, str], ...]:
+        """RevMan's two lines under a forest plot: heterogeneity, and the test of the effect."""
+        return (("heterogeneity", heterogeneity_text(self)), ("overall", overall_text(self)))
 
     # ------------------------------------------------------------------ printing
     def summary(self, digits: int = 4) -> str:
@@ -301,16 +405,58 @@ def _pv(p: float, digits: int) -> str:
 # ---------------------------------------------------------------------------------- pool
 
 
-def _setup(measure, method, hksj, profile, exact):
+class _Studies(NamedTuple):
+    """The usable studies: what the model is fitted to."""
+
+    y: np.ndarray
+    v: np.ndarray
+    studies: tuple[str, ...]
+    arms: pd.DataFrame | None
+    excluded: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+
+
+class _Fitted(NamedTuple):
+    fit: object  # acu_meta.models.Fit
+    q_mh: float | None  # Q around the Mantel-Haenszel estimate (revman5), else None
+    notes: tuple[str, ...]
+
+
+class _Tests(NamedTuple):
+    beta: float
+    se: float
+    statistic: float
+    crit: float
+    p_value: float
+    test: str
+    df: float
+    notes: tuple[str, ...]
+
+
+class _Heterogeneity(NamedTuple):
+    Q: float
+    Q_p: float
+    I2: float
+    H2: float
+    tau2_ci: tuple[float, float]
+    I2_ci: tuple[float, float]
+    H2_ci: tuple[float, float]
+
+
+def _setup(method, hksj, profile, exact, level) -> tuple[Profile, float]:
+    """The profile with explicit arguments applied, and the level as a fraction."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     prof = PROFILES[profile]
-    method = (method or prof["method"]).upper()
+    method = (method or prof.tau2_method).upper()
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    hksj = prof["hksj"] if hksj is None else bool(hksj)
-    exact = prof["exact"] if exact is None else exact
-    return method, hksj, exact, prof
+    level = level / 100 if level > 1 else float(level)
+    if not 0 < level < 1:
+        raise ValueError("level must be between 0 and 100")
+    return dataclasses.replace(
+        prof, tau2_method=method, hksj=prof.hksj if hksj is None else bool(hksj),
+        exact_j=prof.exact_j if exact is None else exact), level
 
 
 def _effect_sizes(es, measure, exact, study, kwargs) -> EffectSizes:
@@ -326,15 +472,118 @@ def _effect_sizes(es, measure, exact, study, kwargs) -> EffectSizes:
     return escalc(measure, study=study, **kwargs)
 
 
-def _usable(es: EffectSizes):
-    ok = np.isfinite(es.yi) & np.isfinite(es.vi) & (es.vi > 0)
+def _usable_studies(es: EffectSizes) -> _Studies:
+    """Studies with a usable effect size; the others are listed (and warned about)."""
+    ok = usable(es.yi, es.vi)
     excluded = list(es.excluded)
     known = {s for s, _ in excluded}
     for i in np.flatnonzero(~ok):
         if es.study[i] not in known:
             excluded.append((es.study[i], "no usable effect size (missing, infinite, or zero "
                                           "variance)"))
-    return ok, tuple(excluded)
+    if excluded:
+        warnings.warn(
+            "excluded from the analysis: " + "; ".join(f"{s} ({r})" for s, r in excluded),
+            stacklevel=3,
+        )
+    if not ok.any():
+        raise ModelError("no study has a usable effect size")
+    notes = []
+    if es.corrected:
+        notes.append(f"{len(es.corrected)} study(ies) with a zero cell got the continuity "
+                     f"correction {es.options.get('add', 0.5)} added to every cell")
+    return _Studies(es.yi[ok], es.vi[ok],
+                    tuple(s for s, keep in zip(es.study, ok, strict=True) if keep),
+                    es.arms[ok].reset_index(drop=True) if es.arms is not None else None,
+                    tuple(excluded), tuple(notes))
+
+
+def _q_around_mh(st: _Studies, measure: str) -> tuple[float, float]:
+    """RevMan 5: Q around the Mantel-Haenszel estimate (IV weights) and the DL tau2 from it."""
+    a = st.arms
+    mh = mantel_haenszel(measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
+    w = 1 / st.v
+    q = float(np.sum(w * (st.y - mh.beta) ** 2))
+    return q, max(0.0, (q - (len(st.y) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+
+
+def _fit(st: _Studies, prof: Profile, measure: str, tau2: float | None) -> _Fitted:
+    """Fit the model (tau2, weights, estimate); RevMan 5's Mantel-Haenszel Q when it applies."""
+    method, notes, q_mh = prof.tau2_method, [], None
+    if (prof.q_around_mh and method == "DL" and measure in ("OR", "RR", "RD")
+            and st.arms is not None and tau2 is None):
+        q_mh, tau2 = _q_around_mh(st, measure)
+        notes.append("RevMan 5: tau2 (DL) and I2 from Q around the Mantel-Haenszel estimate")
+    if len(st.y) == 1 and method != "FE":
+        notes.append("k = 1: tau2 cannot be estimated and is set to 0")
+    f = fit(st.y, st.v, method=method, hksj=prof.hksj, tau2=tau2)
+    return _Fitted(f, q_mh, tuple(notes))
+
+
+def _tests(fitted: _Fitted, prof: Profile, level: float) -> _Tests:
+    """Test and CI of the pooled effect: z, or Hartung-Knapp t on k - 1 df."""
+    f = fitted.fit
+    beta, se = float(f.beta[0]), float(math.sqrt(f.vb[0, 0]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = float(np.divide(beta, se))
+    notes = []
+    if prof.hksj and f.k > 1:
+        test, df = "t", f.df
+        if se == 0:
+            notes.append("HKSJ scale factor is 0 (all estimates identical): the interval has "
+                         "zero width")
+    else:
+        test, df = "z", math.inf
+    return _Tests(beta, se, statistic, numeric.t_crit(level, df),
+                  numeric.p_two_sided(statistic, df), test, df, tuple(notes))
+
+
+def _heterogeneity(st: _Studies, fitted: _Fitted, prof: Profile, level: float) -> _Heterogeneity:
+    """Q with its test, I2 and H2 (tau2-based, or from Q), Q-profile CIs of tau2, I2, H2."""
+    f, k = fitted.fit, len(st.y)
+    if prof.tau2_method != "FE" and k > 1:
+        t_lo, t_hi = q_profile_ci(st.y, st.v, np.ones((k, 1)), level)
+        I2_ci = (numeric.i2_from_tau2(t_lo, f.vt), numeric.i2_from_tau2(t_hi, f.vt))
+        H2_ci = (numeric.h2_from_tau2(t_lo, f.vt), numeric.h2_from_tau2(t_hi, f.vt))
+    else:
+        t_lo = t_hi = math.nan
+        I2_ci = H2_ci = (math.nan, math.nan)
+    Q, Q_p = f.QE, f.QE_p
+    if fitted.q_mh is not None:
+        Q = fitted.q_mh
+        Q_p = float(stats.chi2.sf(Q, k - 1)) if k > 1 else math.nan
+    I2, H2 = f.I2, f.H2
+    if prof.i2_from_q:
+        I2, H2 = numeric.i2_from_q(Q, k - 1), numeric.h2_from_q(Q, k - 1)
+    return _Heterogeneity(Q, Q_p, I2, H2, (t_lo, t_hi), I2_ci, H2_ci)
+
+
+def _prediction(t: _Tests, fitted: _Fitted, prof: Profile) -> tuple[float, float, str]:
+    """metafor's predict(): estimate +/- crit sqrt(se^2 + tau2), crit of the model's test."""
+    if not prof.prediction:
+        return math.nan, math.nan, f"none ({prof.name} profile)"
+    half = t.crit * math.sqrt(t.se**2 + fitted.fit.tau2)
+    method = "metafor (t, k - 1 df)" if t.test == "t" else "metafor (normal)"
+    return t.beta - half, t.beta + half, method
+
+
+def _build(es, st, prof, level, fitted, t, het, pi, profile) -> MetaResult:
+    f = fitted.fit
+    random = prof.tau2_method != "FE"
+    notes = [*st.notes, *fitted.notes, *t.notes]
+    if len(st.y) > 1 and random and f.tau2 == 0:
+        notes.append("tau2 estimated as 0: the random-effects estimate equals the fixed-effect one")
+    return MetaResult(
+        measure=es.measure, method=prof.tau2_method, model="random" if random else "fixed",
+        profile=profile, hksj=prof.hksj, level=level, k=len(st.y), estimate=t.beta, se=t.se,
+        statistic=t.statistic, test=t.test, df=float(t.df), p_value=float(t.p_value),
+        ci_low=t.beta - t.crit * t.se, ci_high=t.beta + t.crit * t.se, pi_low=pi[0],
+        pi_high=pi[1], pi_method=pi[2], tau2=f.tau2, se_tau2=f.se_tau2, tau2_ci=het.tau2_ci,
+        I2=het.I2, I2_ci=het.I2_ci, H2=het.H2, H2_ci=het.H2_ci, Q=het.Q, Q_df=f.QE_df,
+        Q_p=het.Q_p, studies=st.studies, yi=st.y, vi=st.v, weights=100 * f.weights /
+        f.weights.sum(), excluded=st.excluded, notes=tuple(notes), arms=st.arms,
+        options=dataclasses.replace(prof, q_around_mh=fitted.q_mh is not None),
+    )
 
 
 def pool(
@@ -368,6 +617,8 @@ def pool(
         Confidence level in percent (or as a fraction).
     profile
         "metafor" (default), "revman5" or "revman_web"; see the module docstring.
+    exact
+        Hedges' J of the SMD: exact (True) or approximate (False); default from the profile.
     tau2
         Fix tau2 at this value instead of estimating it.
 
@@ -378,100 +629,23 @@ def pool(
     Notes
     -----
     Validated against metafor 3.8.1 (``rma``, ``rma.mh``, ``rma.peto``, ``predict``,
-    ``confint``) on the fixture grid in ``tests/fixtures/metafor_reference.json``: closed forms to
-    1e-10, iterative estimators to 1e-8.
+    ``confint``) on the fixture grid in ``tests/fixtures/metafor_reference.json``
+    (``tests/test_metafor_reference.py``): closed forms to 1e-10, iterative estimators to 1e-8;
+    the profiles in ``tests/test_models_properties.py``.
     """
-    method, hksj, exact, prof = _setup(measure, method, hksj, profile, exact)
-    level = level / 100 if level > 1 else float(level)
-    if not 0 < level < 1:
-        raise ValueError("level must be between 0 and 100")
-    es = _effect_sizes(es, measure, exact, study, dict(data))
-    if method in ("MH", "PETO"):
-        return _pool_fixed_binary(es, method, level, profile)
-    ok, excluded = _usable(es)
-    if excluded:
-        warnings.warn(
-            "excluded from the analysis: " + "; ".join(f"{s} ({r})" for s, r in excluded),
-            stacklevel=2,
-        )
-    y, v = es.yi[ok], es.vi[ok]
-    studies = tuple(s for s, keep in zip(es.study, ok, strict=True) if keep)
-    arms = es.arms[ok].reset_index(drop=True) if es.arms is not None else None
-    if len(y) == 0:
-        raise ModelError("no study has a usable effect size")
-    notes = []
-    if es.corrected:
-        notes.append(f"{len(es.corrected)} study(ies) with a zero cell got the continuity "
-                     f"correction {es.options.get('add', 0.5)} added to every cell")
-    model_method = "FE" if method == "FE" else method
-    fixed_tau2 = tau2
-    q_override = None
-    if profile == "revman5" and method == "DL" and es.measure in ("OR", "RR", "RD") \
-            and es.arms is not None and tau2 is None:
-        # RevMan 5: DL with Q computed around the Mantel-Haenszel estimate
-        a = es.arms[ok]
-        mh = mantel_haenszel(es.measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
-        w = 1 / v
-        q_override = float(np.sum(w * (y - mh.beta) ** 2))
-        fixed_tau2 = max(0.0, (q_override - (len(y) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
-        notes.append("RevMan 5: tau2 (DL) and I2 from Q around the Mantel-Haenszel estimate")
-    if len(y) == 1 and model_method != "FE":
-        notes.append("k = 1: tau2 cannot be estimated and is set to 0")
-    f = fit(y, v, method=model_method, hksj=hksj, tau2=fixed_tau2)
-    beta, se = float(f.beta[0]), float(math.sqrt(f.vb[0, 0]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        statistic = float(np.divide(beta, se))
-    if hksj and len(y) > 1:
-        crit = stats.t.ppf(0.5 + level / 2, f.df)
-        pval = 2 * stats.t.sf(abs(statistic), f.df)
-        test, df = "t", f.df
-        if se == 0:
-            notes.append("HKSJ scale factor is 0 (all estimates identical): the interval has "
-                         "zero width")
-    else:
-        crit = stats.norm.ppf(0.5 + level / 2)
-        pval = 2 * stats.norm.sf(abs(statistic))
-        test, df = "z", math.inf
-    random = model_method != "FE"
-    # heterogeneity: Q-profile CIs (random-effects models with k > 1)
-    if random and len(y) > 1:
-        t_lo, t_hi = q_profile_ci(y, v, np.ones((len(y), 1)), level)
-        vt = f.vt
-        I2_ci = (100 * t_lo / (vt + t_lo), 100 * t_hi / (vt + t_hi))
-        H2_ci = (1 + t_lo / vt, 1 + t_hi / vt)
-    else:
-        t_lo = t_hi = math.nan
-        I2_ci = H2_ci = (math.nan, math.nan)
-    Q, Q_p = f.QE, f.QE_p
-    I2, H2 = f.I2, f.H2
-    if q_override is not None:
-        Q = q_override
-        Q_p = float(stats.chi2.sf(Q, len(y) - 1)) if len(y) > 1 else math.nan
-        I2 = max(0.0, 100 * (Q - (len(y) - 1)) / Q) if Q > 0 else 0.0
-        H2 = Q / (len(y) - 1) if len(y) > 1 else math.nan
-    # prediction interval (metafor's predict)
-    if prof["prediction"] or profile == "metafor":
-        half = crit * math.sqrt(se**2 + f.tau2)
-        pi_low, pi_high = beta - half, beta + half
-        pi_method = "metafor (t, k - 1 df)" if test == "t" else "metafor (normal)"
-    else:
-        pi_low = pi_high = math.nan
-        pi_method = "none (RevMan 5)"
-    if len(y) > 1 and model_method != "FE" and f.tau2 == 0:
-        notes.append("tau2 estimated as 0: the random-effects estimate equals the fixed-effect one")
-    weights = 100 * f.weights / f.weights.sum()
-    return MetaResult(
-        measure=es.measure, method=method, model="random" if random else "fixed",
-        profile=profile, hksj=hksj, level=level, k=len(y), estimate=beta, se=se,
-        statistic=float(statistic), test=test, df=float(df), p_value=float(pval),
-        ci_low=beta - crit * se, ci_high=beta + crit * se, pi_low=pi_low, pi_high=pi_high,
-        pi_method=pi_method, tau2=f.tau2, se_tau2=f.se_tau2, tau2_ci=(t_lo, t_hi), I2=I2,
-        I2_ci=I2_ci, H2=H2, H2_ci=H2_ci, Q=Q, Q_df=f.QE_df, Q_p=Q_p, studies=studies, yi=y,
-        vi=v, weights=weights, excluded=excluded, notes=tuple(notes), arms=arms,
-    )
+    prof, level = _setup(method, hksj, profile, exact, level)
+    es = _effect_sizes(es, measure, prof.exact_j, study, dict(data))
+    if prof.tau2_method in ("MH", "PETO"):
+        return _pool_fixed_binary(es, prof, level)
+    st = _usable_studies(es)
+    fitted = _fit(st, prof, es.measure, tau2)
+    t = _tests(fitted, prof, level)
+    het = _heterogeneity(st, fitted, prof, level)
+    return _build(es, st, prof, level, fitted, t, het, _prediction(t, fitted, prof), profile)
 
 
-def _pool_fixed_binary(es: EffectSizes, method: str, level: float, profile: str) -> MetaResult:
+def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResult:
+    method = prof.tau2_method
     if es.arms is None or es.measure not in BINARY_MEASURES:
         raise ValueError(f"method {method} needs 2x2 counts (measure OR, RR, RD or PETO)")
     a = es.arms
@@ -482,7 +656,7 @@ def _pool_fixed_binary(es: EffectSizes, method: str, level: float, profile: str)
         r = mantel_haenszel(es.measure, ai, n1i - ai, ci, n2i - ci)
     else:
         r = peto(ai, n1i - ai, ci, n2i - ci)
-    crit = stats.norm.ppf(0.5 + level / 2)
+    crit = numeric.z_crit(level)
     z = r.beta / r.se
     double0 = ((ai == 0) & (ci == 0)) | ((ai == n1i) & (ci == n2i))
     notes, excluded = [], []
@@ -493,13 +667,14 @@ def _pool_fixed_binary(es: EffectSizes, method: str, level: float, profile: str)
         warnings.warn("; ".join(f"{s}: {r_}" for s, r_ in excluded), stacklevel=3)
         notes.append(f"k = {r.k} counts {len(excluded)} double-zero study(ies), as metafor")
     return MetaResult(
-        measure=es.measure, method=method, model="fixed", profile=profile, hksj=False,
+        measure=es.measure, method=method, model="fixed", profile=prof.name, hksj=False,
         level=level, k=r.k, estimate=r.beta, se=r.se, statistic=z, test="z", df=math.inf,
-        p_value=float(2 * stats.norm.sf(abs(z))), ci_low=r.beta - crit * r.se,
+        p_value=numeric.p_two_sided(z), ci_low=r.beta - crit * r.se,
         ci_high=r.beta + crit * r.se, pi_low=r.beta - crit * r.se, pi_high=r.beta + crit * r.se,
         pi_method="fixed effect (equals the CI)", tau2=0.0, se_tau2=math.nan,
         tau2_ci=(math.nan, math.nan), I2=r.I2, I2_ci=(math.nan, math.nan), H2=r.H2,
         H2_ci=(math.nan, math.nan), Q=r.QE, Q_df=max(r.k_yi - 1, 0), Q_p=r.QE_p,
         studies=es.study, yi=r.yi, vi=r.vi, weights=r.weights, excluded=tuple(excluded),
         notes=tuple(notes), arms=es.arms,
+        options=dataclasses.replace(prof, hksj=False, q_around_mh=False, i2_from_q=False),
     )

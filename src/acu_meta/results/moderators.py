@@ -10,7 +10,8 @@ Meta-regression: ``y = X beta + u + e``, tau2 by any estimator, Wald z (or Knapp
 tests, QE for residual heterogeneity, QM for the moderators, pseudo-R2 as metafor
 (``100 (tau2_RE - tau2_ME) / tau2_RE``, floored at 0).
 
-Validated against metafor 3.8.1 on dat.bcg (alloc subgroups; ablat meta-regression).
+Validated against metafor 3.8.1 on dat.bcg (alloc subgroups; ablat meta-regression):
+``tests/fixtures/metafor_reference.json``, checked in ``tests/test_metafor_reference.py``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import numeric
 from ..effects.escalc import EffectSizes
 from ..models import fit
-from ._format import fmt, fmt_p, html_table, stars, table
+from ._format import fmt, fmt_p, html_table, stars, subgroup_test_text, table
+from ._shape import PooledRow, StudyRows
 from .meta import MetaResult, pool
 
 
@@ -134,7 +137,7 @@ def metareg(
     """Mixed-effects meta-regression of ``es`` on moderators ``mods`` (an intercept is added).
 
     Validated against metafor 3.8.1 ``rma(yi, vi, mods = ~ ablat, data = dat.bcg)`` for REML,
-    DL, ML and PM with tests z and knha.
+    DL, ML and PM with tests z and knha (``tests/test_metafor_reference.py``).
     """
     level = level / 100 if level > 1 else float(level)
     ok = np.isfinite(es.yi) & np.isfinite(es.vi)
@@ -145,12 +148,9 @@ def metareg(
     f = fit(y, v, X, method=method, hksj=hksj)
     se = np.sqrt(np.diag(f.vb))
     stat = f.beta / se
-    if hksj:
-        crit = stats.t.ppf(0.5 + level / 2, k - p)
-        pv = 2 * stats.t.sf(np.abs(stat), k - p)
-    else:
-        crit = stats.norm.ppf(0.5 + level / 2)
-        pv = 2 * stats.norm.sf(np.abs(stat))
+    df = k - p if hksj else math.inf
+    crit = numeric.t_crit(level, df)
+    pv = numeric.p_two_sided(stat, df)
     b = f.beta[1:]
     Vb = f.vb[1:, 1:]
     QM = float(b @ np.linalg.solve(Vb, b))
@@ -175,7 +175,12 @@ def metareg(
 
 @dataclass(frozen=True)
 class SubgroupResult:
-    """Pooled results per subgroup, overall, and the test of subgroup difference."""
+    """Pooled results per subgroup, overall, and the test of subgroup difference.
+
+    Has the drawable shape of :mod:`acu_meta.results._shape` (the overall model's study rows,
+    pooled rows, description and footer) and is a ``SubgroupedResult`` (``groups``,
+    ``group_of``, ``subgroup_test``).
+    """
 
     groups: dict[str, MetaResult]
     overall: MetaResult
@@ -185,6 +190,37 @@ class SubgroupResult:
     common_tau2: bool
     common: MetaRegressionResult | None = None
     group_of: tuple[str, ...] = ()  # subgroup label of each study, in the order of ``overall``
+
+    # ------------------------------------------------------------------ drawable shape
+    @property
+    def measure(self) -> str:
+        return self.overall.measure
+
+    @property
+    def level(self) -> float:
+        return self.overall.level
+
+    @property
+    def study_rows(self) -> StudyRows:
+        return self.overall.study_rows
+
+    @property
+    def pooled_rows(self) -> tuple[PooledRow, ...]:
+        return self.overall.pooled_rows
+
+    @property
+    def description(self) -> str:
+        return self.overall.description
+
+    @property
+    def footer(self) -> tuple[tuple[str, str], ...]:
+        return self.overall.footer
+
+    @property
+    def subgroup_test(self) -> str:
+        """RevMan's line: the test for subgroup differences, with its I2 (from Q)."""
+        return subgroup_test_text(self.Q_between, self.Q_between_df, self.Q_between_p,
+                                  numeric.i2_from_q(self.Q_between, self.Q_between_df))
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
@@ -234,6 +270,15 @@ def subgroups(
     common_tau2
         False (default): separate tau2 per subgroup, Q-between on G - 1 df. True: one tau2
         from a mixed-effects model on subgroup indicators; the test is its omnibus QM.
+
+    Returns
+    -------
+    SubgroupResult
+
+    Notes
+    -----
+    Validated against metafor 3.8.1 on dat.bcg by allocation (separate and common tau2,
+    ``tests/test_metafor_reference.py``).
     """
     labels = np.asarray([str(g) for g in groups])
     if len(labels) != len(es.yi):
@@ -255,9 +300,7 @@ def subgroups(
         Qb, dfb, pb = common.QM, common.QM_df, common.QM_p
     else:
         b = np.array([r.estimate for r in per.values()])
-        w = 1 / np.array([r.se for r in per.values()]) ** 2
-        mu = np.sum(w * b) / np.sum(w)
-        Qb = float(np.sum(w * (b - mu) ** 2))
+        Qb = numeric.pool_iv(b, np.array([r.se for r in per.values()]) ** 2).Q
         dfb = len(b) - 1
         pb = float(stats.chi2.sf(Qb, dfb)) if dfb > 0 else math.nan
     return SubgroupResult(per, overall, Qb, dfb, pb, common_tau2, common, tuple(labels))

@@ -17,10 +17,16 @@ function               what                                          metafor
                        the refitted model
 :func:`pet_peese`      PET, PEESE and the conditional PET-PEESE      (``lm`` with weights 1/v)
 :func:`fsn`            fail-safe N: Rosenthal, Orwin, Rosenberg      ``fsn()``
+:func:`baujat`         each study's share of Q and its influence     ``baujat()``
+                       on the estimate
 =====================  ============================================  ==========================
 
-plus :func:`bias_summary` (one dict of the headline numbers) and
+plus :func:`small_study_effects` (the headline numbers in one :class:`BiasSummary`, with a note
+for each method that cannot be computed), :func:`bias_summary` (its dict) and
 :func:`leave_one_out_records` (plain rows for JSON output).
+
+The results that plots draw (:class:`LeaveOneOutResult`, :class:`CumulativeResult`,
+:class:`TrimfillResult`) have the drawable shape of :mod:`acu_meta.results._shape`.
 
 Refits use the method, Knapp-Hartung setting (``hksj``) and level of the input
 :class:`~acu_meta.results.MetaResult`, and its study ``yi``/``vi``. Exceptions, stated where
@@ -47,15 +53,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..effects.escalc import MEASURE_LABELS, RATIO_MEASURES
+from .. import numeric
+from ..effects.escalc import MEASURE_LABELS
+from ..errors import AcuMetaError
 from ..models import ModelError
 from ..models import sensitivity as core
 from ._format import Printable, fmt, fmt_p, html_table, table
+from ._shape import PooledRow, StudyRows, is_ratio, usable
 from .meta import MetaResult, pool
 
 __all__ = [
     "CumulativeResult",
     "FsnResult",
+    "BaujatResult",
+    "BiasSummary",
     "InfluenceResult",
     "LeaveOneOutResult",
     "PetPeeseResult",
@@ -63,6 +74,7 @@ __all__ = [
     "RegtestResult",
     "TrimfillResult",
     "WlsFit",
+    "baujat",
     "bias_summary",
     "cumulative",
     "fsn",
@@ -72,6 +84,7 @@ __all__ = [
     "pet_peese",
     "ranktest",
     "regtest",
+    "small_study_effects",
     "trimfill",
 ]
 
@@ -100,28 +113,19 @@ def _inputs(result: MetaResult) -> _Inputs:
         notes.append(f"{name} result: refits are inverse-variance fixed-effect (FE) models on the "
                      "study yi/vi")
         method, hksj = "FE", False
-    if any(n.startswith("RevMan 5: tau2 (DL)") for n in result.notes):
+    if result.options is not None and result.options.q_around_mh:
         notes.append("refits use the standard (inverse-variance) DL estimator, not RevMan 5's "
                      "Mantel-Haenszel-based Q")
     y = np.asarray(result.yi, dtype=float)
     v = np.asarray(result.vi, dtype=float)
-    ok = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    ok = usable(y, v)
     studies = tuple(s for s, keep in zip(result.studies, ok, strict=True) if keep)
     if not ok.all():
         notes.append(f"{int((~ok).sum())} study(ies) without an effect size left out")
     return _Inputs(y[ok], v[ok], studies, method, hksj, float(result.level), tuple(notes))
 
 
-def _num(x):
-    """JSON-friendly number: None for NaN / inf, plain Python types otherwise."""
-    if x is None:
-        return None
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    x = float(x)
-    return x if math.isfinite(x) else None
+_num = numeric.json_number
 
 
 def _peq(p: float, digits: int = 4) -> str:
@@ -178,7 +182,7 @@ class _SeriesResult(Printable):
 
     @property
     def ratio(self) -> bool:
-        return self.measure in RATIO_MEASURES
+        return is_ratio(self.measure)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per refit (analysis scale; ``exp_*`` columns for ratio measures)."""
@@ -192,6 +196,32 @@ class _SeriesResult(Printable):
             for c in ("estimate", "ci_low", "ci_high"):
                 out[f"exp_{c}"] = np.exp(out[c])
         return out
+
+    # drawable shape (acu_meta.results._shape): one row per refit, the full model pooled
+    @property
+    def study_rows(self) -> StudyRows:
+        """One row per refit: its estimate (as ``yi``, ``se^2`` as ``vi``) and its own CI."""
+        return StudyRows(labels=self.studies, yi=self.estimate, vi=self.se**2,
+                         weight=np.full(len(self.studies), np.nan), ci_low=self.ci_low,
+                         ci_high=self.ci_high)
+
+    @property
+    def pooled_rows(self) -> tuple[PooledRow, ...]:
+        """The full model (all studies) as the pooled row."""
+        return (PooledRow("pooled", f"All studies ({self.method})", self.full_estimate,
+                          self.full_ci_low, self.full_ci_high,
+                          interval=f"{_level_pct(self.level)} CI",
+                          model="fixed" if self.method == "FE" else "random",
+                          description="the model fitted to all studies"),)
+
+    @property
+    def description(self) -> str:
+        model = "fixed-effect" if self.method == "FE" else f"random-effects, {self.method}"
+        return f"{self._title} ({model})"
+
+    @property
+    def footer(self) -> tuple[tuple[str, str], ...]:
+        return ()
 
     def records(self) -> list[dict]:
         """Plain rows: study, estimate, ci_low, ci_high, tau2, I2 (percent); None for NaN."""
@@ -324,7 +354,7 @@ def cumulative(result: MetaResult, order: Sequence | None = None,
         keys = list(order)
         if len(keys) != len(result.yi):
             raise ValueError(f"order has {len(keys)} keys for {len(result.yi)} studies")
-        ok = np.isfinite(result.yi) & np.isfinite(result.vi) & (result.vi > 0)
+        ok = usable(result.yi, result.vi)
         keys = [kk for kk, keep in zip(keys, ok, strict=True) if keep]
         idx = core.cumulative_order(keys, decreasing=decreasing)
     rows = core.cumulative(inp.y, inp.v, inp.method, inp.hksj, inp.level, order=idx)
@@ -439,7 +469,7 @@ def influence(result: MetaResult) -> InfluenceResult:
         dfbs=o["dfbs"], influential=np.asarray(o["influential"], bool),
         outlier=np.asarray(o["outlier"], bool), tau2=float(o["tau2"]), QE=float(o["QE"]),
         dffits_limit=3 * math.sqrt(1 / (k - 1)), cook_limit=float(stats.chi2.ppf(0.5, 1)),
-        hat_limit=3 / k, rstudent_limit=float(stats.norm.ppf(0.975)), notes=inp.notes,
+        hat_limit=3 / k, rstudent_limit=numeric.Z975, notes=inp.notes,
     )
 
 
@@ -635,7 +665,29 @@ class TrimfillResult(Printable):
 
     @property
     def ratio(self) -> bool:
-        return self.measure in RATIO_MEASURES
+        return is_ratio(self.measure)
+
+    # drawable shape (acu_meta.results._shape): observed and filled studies, the filled model
+    @property
+    def study_rows(self) -> StudyRows:
+        """Observed then filled studies, with the filled model's weights."""
+        w = self.filled_result.weights
+        if len(w) != len(self.yi):
+            w = np.full(len(self.yi), np.nan)
+        return StudyRows(labels=self.studies, yi=self.yi, vi=self.vi, weight=w)
+
+    @property
+    def pooled_rows(self) -> tuple[PooledRow, ...]:
+        return self.filled_result.pooled_rows
+
+    @property
+    def description(self) -> str:
+        return (f"Trim and fill ({self.estimator}; k0 = {self.k0}, {self.side}): "
+                + self.filled_result.description)
+
+    @property
+    def footer(self) -> tuple[tuple[str, str], ...]:
+        return self.filled_result.footer
 
     def to_frame(self) -> pd.DataFrame:
         """The filled data: one row per study, observed and filled."""
@@ -664,6 +716,23 @@ class TrimfillResult(Printable):
         return f"<p><b>Trim and fill ({self.estimator}): k0 = {self.k0} on the {self.side} " \
                f"side; estimate {self.estimate:.4f} [{self.ci_low:.4f}, {self.ci_high:.4f}]" \
                "</b></p>" + html_table(self.to_frame())
+
+
+def _filled_model(result: MetaResult, inp: _Inputs, tf, keep_test: bool):
+    """Labels of the filled data, the model refitted to it (the result itself when k0 = 0),
+    and the notes."""
+    notes = list(inp.notes)
+    if tf.k0 == 0:
+        return inp.studies, result, tuple(notes)
+    labels = (*inp.studies, *(f"Filled {i + 1}" for i in range(tf.k0)))
+    hksj = inp.hksj if keep_test else False
+    level = inp.level if keep_test else 0.95
+    filled = pool(yi=tf.yi, vi=tf.vi, method=inp.method, hksj=hksj, level=level,
+                  study=list(labels))
+    filled = dataclasses.replace(filled, measure=result.measure)
+    if not keep_test and (inp.hksj or inp.level != 0.95):
+        notes.append("the filled model uses a z test and a 95% CI, as metafor's trimfill")
+    return labels, filled, tuple(notes)
 
 
 def trimfill(result: MetaResult, estimator: str = "L0", side: str | None = None,
@@ -703,19 +772,7 @@ def trimfill(result: MetaResult, estimator: str = "L0", side: str | None = None,
     """
     inp = _inputs(result)
     tf = core.trim_and_fill(inp.y, inp.v, inp.method, estimator=estimator, side=side)
-    notes = list(inp.notes)
-    if tf.k0 > 0:
-        labels = (*inp.studies, *(f"Filled {i + 1}" for i in range(tf.k0)))
-        hksj = inp.hksj if keep_test else False
-        level = inp.level if keep_test else 0.95
-        filled = pool(yi=tf.yi, vi=tf.vi, method=inp.method, hksj=hksj, level=level,
-                      study=list(labels))
-        filled = dataclasses.replace(filled, measure=result.measure)
-        if not keep_test and (inp.hksj or inp.level != 0.95):
-            notes.append("the filled model uses a z test and a 95% CI, as metafor's trimfill")
-    else:
-        labels = inp.studies
-        filled = result
+    labels, filled, notes = _filled_model(result, inp, tf, keep_test)
     return TrimfillResult(
         measure=result.measure, estimator=tf.estimator, side=tf.side,
         side_estimated=tf.side_estimated, k0=tf.k0, se_k0=tf.se_k0, p_k0=tf.p_k0,
@@ -724,8 +781,60 @@ def trimfill(result: MetaResult, estimator: str = "L0", side: str | None = None,
         p_value=filled.p_value, ci_low=filled.ci_low, ci_high=filled.ci_high, tau2=filled.tau2,
         I2=filled.I2, H2=filled.H2, Q=filled.Q, Q_p=filled.Q_p, studies=tuple(labels),
         yi=tf.yi, vi=tf.vi, filled=tf.filled, original=result, filled_result=filled,
-        notes=tuple(notes),
+        notes=notes,
     )
+
+
+# ------------------------------------------------------------------------------ Baujat
+
+
+@dataclass(frozen=True)
+class BaujatResult(Printable):
+    """metafor's ``baujat()`` coordinates: each study's contribution to Q (``x``) and its
+    influence on the pooled estimate (``y``)."""
+
+    measure: str
+    method: str
+    studies: tuple[str, ...]
+    x: np.ndarray  # (y_i - b)^2 / (v_i + tau2)
+    y: np.ndarray  # (b - b_(-i))^2 / vb_(-i)
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"study": list(self.studies), "x": self.x, "y": self.y})
+
+    def summary(self, digits: int = 4) -> str:
+        width = max(len(s) for s in self.studies)
+        rows = [[s.ljust(width), fmt(a, digits), fmt(b, digits)]
+                for s, a, b in zip(self.studies, self.x, self.y, strict=True)]
+        lines = [f"Baujat coordinates (k = {len(self.studies)}; method: {self.method})", "",
+                 table(["", "x (Q share)", "y (influence)"], rows)]
+        return "\n".join(lines + [f"Note: {n}" for n in self.notes])
+
+
+def baujat(result: MetaResult) -> BaujatResult:
+    """Baujat coordinates of *result*, as metafor's ``baujat()``.
+
+    x_i = (y_i - b)^2 / (v_i + tau2), the study's share of the (generalized) Q; y_i =
+    (b - b_(-i))^2 / vb_(-i), its influence on the pooled estimate, with b_(-i) and vb_(-i)
+    from the leave-one-out refits of :func:`acu_meta.models.sensitivity.leave_one_out` (same
+    method and test; see :func:`acu_meta.models.sensitivity.baujat_coordinates`).
+
+    Returns
+    -------
+    BaujatResult
+
+    Notes
+    -----
+    Validated against metafor 3.8.1 ``baujat()`` on dat.bcg (FE, DL and REML;
+    ``tests/fixtures/metafor_baujat.json``, ``tests/test_plots.py``): closed forms to 1e-10,
+    REML to 1e-7.
+    """
+    inp = _inputs(result)
+    x, y = core.baujat_coordinates(inp.y, inp.v, result.estimate, result.tau2, inp.method,
+                                   inp.hksj)
+    return BaujatResult(measure=result.measure, method=inp.method, studies=inp.studies, x=x,
+                        y=y, notes=inp.notes)
 
 
 # ------------------------------------------------------------------------------ PET-PEESE
@@ -801,7 +910,7 @@ class PetPeeseResult(Printable):
 
 
 def _wls_fit(c: dict, predictor: str, level: float) -> WlsFit:
-    crit = float(stats.t.ppf(0.5 + level / 2, c["df"]))
+    crit = numeric.t_crit(level, c["df"])
     b, se = c["beta"], c["se"]
     return WlsFit(predictor=predictor, intercept=float(b[0]), intercept_se=float(se[0]),
                   intercept_t=float(c["t"][0]), intercept_p=float(c["p"][0]),
@@ -953,6 +1062,112 @@ def fsn(result: MetaResult | None = None, *, yi=None, vi=None, sei=None,
 BIAS_KEYS = ("egger_stat", "egger_p", "egger_classic_t", "egger_classic_p", "begg_tau",
              "begg_p", "trimfill_k0", "trimfill_side", "trimfill_estimate", "failsafe_n")
 
+# the errors meaning "this method cannot be computed for these studies" (too few studies, a
+# constant predictor, ...): the project's own, never a bug. ``models.ModelError`` is listed
+# as well while it is not yet a subclass of ``acu_meta.errors.ModelError``.
+_CANNOT_COMPUTE = (AcuMetaError, ModelError)
+
+
+@dataclass(frozen=True)
+class BiasSummary(Printable):
+    """The headline small-study-effect numbers of a pooled result (see :func:`bias_summary`).
+
+    A number is None when the method cannot be computed for these studies (``notes`` says
+    which and why) or is not finite.
+    """
+
+    k: int
+    egger_stat: float | None = None
+    egger_p: float | None = None
+    egger_classic_t: float | None = None
+    egger_classic_p: float | None = None
+    begg_tau: float | None = None
+    begg_p: float | None = None
+    trimfill_k0: int | None = None
+    trimfill_side: str | None = None
+    trimfill_estimate: float | None = None
+    failsafe_n: float | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Exactly the keys of :data:`BIAS_KEYS`, JSON-ready."""
+        return {key: getattr(self, key) for key in BIAS_KEYS}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"quantity": list(BIAS_KEYS),
+                             "value": [getattr(self, key) for key in BIAS_KEYS]})
+
+    def summary(self, digits: int = 4) -> str:
+        def show(x):
+            return "NA" if x is None else x if isinstance(x, str) else (
+                f"{x:g}" if isinstance(x, int) else fmt(x, digits))
+
+        lines = [f"Small-study effects (k = {self.k})", ""]
+        lines += [f"{key:<18} {show(getattr(self, key))}" for key in BIAS_KEYS]
+        lines += [f"Note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _egger(result: MetaResult) -> dict:
+    r = regtest(result)
+    return {"egger_stat": _num(r.statistic), "egger_p": _num(r.p_value)}
+
+
+def _egger_classic(result: MetaResult) -> dict:
+    r = regtest(result, model="lm")
+    return {"egger_classic_t": _num(r.statistic), "egger_classic_p": _num(r.p_value)}
+
+
+def _begg(result: MetaResult) -> dict:
+    r = ranktest(result)
+    return {"begg_tau": _num(r.tau), "begg_p": _num(r.p_value)}
+
+
+def _trimfill_numbers(result: MetaResult) -> dict:
+    t = trimfill(result)
+    return {"trimfill_k0": int(t.k0), "trimfill_side": t.side,
+            "trimfill_estimate": _num(t.estimate)}
+
+
+def _failsafe(result: MetaResult) -> dict:
+    return {"failsafe_n": _num(fsn(result).n)}
+
+
+_BIAS_METHODS = (
+    ("Egger's test (regtest)", _egger),
+    ("Egger's classical test (regtest, model='lm')", _egger_classic),
+    ("Begg's rank test (ranktest)", _begg),
+    ("trim and fill", _trimfill_numbers),
+    ("fail-safe N (Rosenthal)", _failsafe),
+)
+
+
+def small_study_effects(result: MetaResult) -> BiasSummary:
+    """Egger, Begg, trim-and-fill and fail-safe N of *result* in one object.
+
+    Each method that cannot be computed for these studies (it raises one of the project's
+    errors: too few studies, a constant predictor, ...) is left as None and the reason is kept
+    in ``notes``; any other exception is a bug and propagates.
+
+    Returns
+    -------
+    BiasSummary
+
+    Notes
+    -----
+    The numbers are those of :func:`regtest`, :func:`ranktest`, :func:`trimfill` and
+    :func:`fsn`, validated against metafor 3.8.1 in ``tests/test_sensitivity.py``.
+    """
+    inp = _inputs(result)
+    values: dict = {}
+    notes = list(inp.notes)
+    for name, method in _BIAS_METHODS:
+        try:
+            values.update(method(result))
+        except _CANNOT_COMPUTE as err:
+            notes.append(f"{name} not computed: {err}")
+    return BiasSummary(k=len(inp.y), notes=tuple(notes), **values)
+
 
 def bias_summary(result: MetaResult) -> dict:
     """The headline small-study-effect numbers of *result*, for JSON output.
@@ -962,32 +1177,7 @@ def bias_summary(result: MetaResult) -> dict:
     (``regtest(model="lm")``), ``begg_tau``, ``begg_p`` (:func:`ranktest`), ``trimfill_k0``,
     ``trimfill_side``, ``trimfill_estimate`` (:func:`trimfill` with L0, side estimated; the
     estimate on the analysis scale), ``failsafe_n`` (:func:`fsn`, Rosenthal). A value is None
-    when it cannot be computed (e.g. k < 3 for the tests) or is not finite.
+    when it cannot be computed (e.g. k < 3 for the tests) or is not finite; why is in the
+    ``notes`` of :func:`small_study_effects`, which this is the ``to_dict()`` of.
     """
-    out: dict = dict.fromkeys(BIAS_KEYS)
-    try:
-        r = regtest(result)
-        out["egger_stat"], out["egger_p"] = _num(r.statistic), _num(r.p_value)
-    except (ModelError, ValueError):
-        pass
-    try:
-        r = regtest(result, model="lm")
-        out["egger_classic_t"], out["egger_classic_p"] = _num(r.statistic), _num(r.p_value)
-    except (ModelError, ValueError):
-        pass
-    try:
-        r = ranktest(result)
-        out["begg_tau"], out["begg_p"] = _num(r.tau), _num(r.p_value)
-    except (ModelError, ValueError):
-        pass
-    try:
-        t = trimfill(result)
-        out["trimfill_k0"], out["trimfill_side"] = int(t.k0), t.side
-        out["trimfill_estimate"] = _num(t.estimate)
-    except (ModelError, ValueError):
-        pass
-    try:
-        out["failsafe_n"] = _num(fsn(result).n)
-    except (ModelError, ValueError):
-        pass
-    return out
+    return small_study_effects(result).to_dict()
