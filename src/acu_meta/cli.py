@@ -282,7 +282,7 @@ def _pooled_from_file(args):
     from .results import pool, subgroups
 
     table = read_study_csv(args.file, drop_missing=args.drop_missing)
-    es = effect_sizes_from_table(table, args.measure, exact=PROFILES[args.profile]["exact"])
+    es = effect_sizes_from_table(table, args.measure, exact=PROFILES[args.profile].exact_j)
     _check_method(args.method, es, args.file)
     subgroup = getattr(args, "subgroup", None)
     if subgroup and subgroup not in table.extra:

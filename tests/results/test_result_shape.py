@@ -198,13 +198,11 @@ def test_study_rows_check_their_lengths():
 # ------------------------------------------------------------------------------ profiles
 
 
-def test_profiles_are_frozen_data_with_the_old_keys():
+def test_profiles_are_frozen_data():
     assert all(isinstance(p, Profile) and p.name == k for k, p in PROFILES.items())
     r5 = PROFILES["revman5"]
     assert (r5.tau2_method, r5.exact_j, r5.q_around_mh, r5.i2_from_q) == ("DL", False, True, True)
-    assert r5["exact"] is False and r5["method"] == "DL" and PROFILES["revman_web"]["hksj"]
-    with pytest.raises(KeyError):
-        r5["nonsense"]
+    assert PROFILES["revman_web"].hksj and not PROFILES["metafor"].hksj
     with pytest.raises(dataclasses.FrozenInstanceError):
         r5.hksj = True
 

@@ -17,7 +17,6 @@ What is reproduced, from ``data/`` (source sheet ``shared/sources/gerac2007.md``
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,7 @@ from ..effects import escalc
 from ..effects.proportions import RD_METHODS, binom_ci, fisher_exact_p, rd_ci
 from ..numeric import Z975, se_from_ci
 from ..plots import forest
-from ..results import pool
+from ..results import rows
 from .reproduction import Target, box_range, target
 
 STUDY = "haake2007"
@@ -324,10 +323,7 @@ def figures(where=None) -> dict:
     vi = se_from_ci(six.smd_ci_low.to_numpy(), six.smd_ci_high.to_numpy()) ** 2
     names = data.load("outcomes", where).set_index("outcome").label
     labels = [f"{names[o]} (6 months)" for o in six.outcome]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = pool(escalc("GEN", yi=yi, vi=vi, study=labels), method="FE")
-    fig = forest(res, pooled=False, favours=("Favours sham", "Favours verum"),
+    fig = forest(rows(yi=yi, vi=vi, study=labels), favours=("Favours sham", "Favours verum"),
                  effect_label="SMD, benefit > 0", label_header="Outcome",
                  title="GERAC Table 6: verum vs sham acupuncture at 6 months (SMD, "
                        "positive = better with verum)")

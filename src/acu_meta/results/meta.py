@@ -65,10 +65,6 @@ from ._format import (
 )
 from ._shape import PooledRow, StudyRows, is_ratio, usable
 
-# old dict-style keys of a profile (``PROFILES["revman5"]["exact"]``) -> Profile attributes
-_LEGACY_KEYS = {"method": "tau2_method", "hksj": "hksj", "exact": "exact_j",
-                "prediction": "prediction"}
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -105,14 +101,6 @@ class Profile:
     prediction: bool
     q_around_mh: bool = False
     i2_from_q: bool = False
-
-    def __getitem__(self, key: str):
-        """Dict-style access with the keys of the former dict profiles (``"method"``,
-        ``"hksj"``, ``"exact"``, ``"prediction"``), kept for callers that use them."""
-        try:
-            return getattr(self, _LEGACY_KEYS[key])
-        except KeyError:
-            raise KeyError(key) from None
 
 
 PROFILES: dict[str, Profile] = {
