@@ -50,7 +50,7 @@ from acu_meta.results.sensitivity import (
     trimfill,
 )
 
-FIX = Path(__file__).parent / "fixtures" / "metafor_sensitivity.json"
+FIX = Path(__file__).parents[1] / "fixtures" / "metafor_sensitivity.json"
 REF = json.loads(FIX.read_text())
 CASES = REF["cases"]
 DATA = REF["datasets"]

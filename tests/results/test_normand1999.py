@@ -17,7 +17,7 @@ import numpy as np
 
 from acu_meta import escalc, pool
 
-REF = json.loads((Path(__file__).parent / "fixtures" / "metafor_reference.json").read_text())
+REF = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor_reference.json").read_text())
 
 
 def printed(value, text):

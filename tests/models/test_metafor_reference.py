@@ -27,7 +27,7 @@ import pytest
 from acu_meta import escalc, metareg, pool, subgroups
 from acu_meta.effects import EffectSizes
 
-FIX = Path(__file__).parent / "fixtures" / "metafor_reference.json"
+FIX = Path(__file__).parents[1] / "fixtures" / "metafor_reference.json"
 REF = json.loads(FIX.read_text())
 
 CLOSED = 1e-10

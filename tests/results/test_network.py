@@ -22,12 +22,12 @@ from acu_meta.cli import main
 from acu_meta.models.network import NetworkError
 from acu_meta.results.network import network
 
-FIX = json.loads((Path(__file__).parent / "fixtures" / "metafor_network.json").read_text())
-REF = json.loads((Path(__file__).parent / "fixtures" / "metafor_reference.json").read_text())
+FIX = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor_network.json").read_text())
+REF = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor_reference.json").read_text())
 CLOSED, REML_TOL = 1e-10, 1e-6
 
 
-ARMS_DIR = Path(__file__).parent / "fixtures" / "network_arms"
+ARMS_DIR = Path(__file__).parents[1] / "fixtures" / "network_arms"
 
 
 def _arm_data(case):

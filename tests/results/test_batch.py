@@ -23,7 +23,7 @@ from acu_meta.plots.batch import gosh_plot
 from acu_meta.results import pool
 from acu_meta.results.batch import BatchResult, GoshResult, gosh, pool_many
 
-REF = json.loads((Path(__file__).parent / "fixtures" / "metafor_reference.json").read_text())
+REF = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor_reference.json").read_text())
 SAME = 1e-10
 ITER = 1e-8
 FIELDS = ("estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "tau2", "I2", "H2",

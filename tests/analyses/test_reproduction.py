@@ -13,7 +13,7 @@ from acu_meta.analyses import all_approximations, all_targets
 from acu_meta.analyses.reproduction import box_range, classify, snapshot_diff, to_frame
 from acu_meta.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SNAP = REPO / "tests" / "fixtures" / "reproduction_snapshot.json"
 
 

@@ -18,7 +18,7 @@ from acu_meta.models import estimate_tau2, fit
 from acu_meta.results import PROFILES
 
 METHODS = ["FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"]
-REF = json.loads((Path(__file__).parent / "fixtures" / "metafor_reference.json").read_text())
+REF = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor_reference.json").read_text())
 
 finite = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 variances = st.floats(0.005, 2.0, allow_nan=False, allow_infinity=False)

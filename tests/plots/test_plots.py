@@ -21,7 +21,7 @@ from acu_meta.cli import main
 from acu_meta.plots import baujat_values, forest, funnel, labbe, radial, save_figure
 from acu_meta.plots.forest import ELLIPSIS
 
-BASE = Path(__file__).parent / "baseline_images"
+BASE = Path(__file__).parents[1] / "baseline_images"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -156,7 +156,7 @@ def test_labbe_needs_binary_arms():
 def test_baujat_matches_metafor():
     # tests/fixtures/metafor_baujat.json from validation/metafor/plots_reference.R;
     # FE/DL closed form (1e-10), REML leave-one-out refits are iterative (1e-7)
-    ref = json.loads((Path(__file__).parent / "fixtures" / "metafor_baujat.json").read_text())
+    ref = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor_baujat.json").read_text())
     for case in ref["baujat"]:
         x, y = baujat_values(am.pool(_bcg(), method=case["method"]))
         tol = 1e-7 if case["method"] == "REML" else 1e-10

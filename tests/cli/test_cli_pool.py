@@ -12,7 +12,7 @@ import pytest
 
 from acu_meta.cli import main
 
-REF = json.loads((Path(__file__).parent / "fixtures" / "metafor_reference.json").read_text())
+REF = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor_reference.json").read_text())
 KEYS = ["measure", "method", "k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high",
         "tau2", "tau2_ci_low", "tau2_ci_high", "I2", "H2", "Q", "Q_df", "Q_p", "p_value",
         "excluded", "studies"]

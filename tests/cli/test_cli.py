@@ -8,7 +8,7 @@ from pathlib import Path
 
 from acu_meta.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_list_datasets(capsys):
