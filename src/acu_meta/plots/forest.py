@@ -191,8 +191,8 @@ def forest(
 
     Notes
     -----
-    Checked structurally (``tests/test_plots.py`` reads the SVG: each label, weight and CI text
-    once per row, in order; the diamond spans the pooled CI; a log axis for ratio measures),
+    Checked structurally (``tests/plots/test_plots.py`` reads the SVG: each label, weight and CI
+    text once per row, in order; the diamond spans the pooled CI; a log axis for ratio measures),
     against committed baseline images, and beside metafor's ``forest()`` (see the issue note).
     """
     sub = result if isinstance(result, SubgroupResult) else None
