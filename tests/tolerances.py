@@ -76,8 +76,8 @@ ZERO = 1e-12
 #: Two fits of equivalent data through the same root finder (studies permuted, arms swapped, a
 #: leave-one-out row against a direct refit without that study, the last cumulative step
 #: against the full fit). The estimate is a weighted mean at a tau2 root: 1e-9. Where the
-#: (restricted) likelihood is nearly flat in tau2, the root's location, and so tau2 and the SE,
-#: move by up to 1e-7 under a permutation of the summands.
+#: (restricted) likelihood is nearly flat in tau2, a permutation of the summands moves the
+#: root's location, and so tau2 and the SE, far more than the estimate: 1e-7.
 REFIT = {"estimate": {"rel": 1e-9, "abs": ZERO},
          "tau2": {"rel": 1e-7, "abs": ZERO},
          "se": {"rel": 1e-7}}
@@ -86,8 +86,10 @@ REFIT = {"estimate": {"rel": 1e-9, "abs": ZERO},
 #: summands in the same order (only the sign of y changes): 1e-9 for every field.
 REFIT_SAME_ORDER = {"rel": 1e-9, "abs": ZERO}
 
-#: A leave-one-out row against a direct refit: same bar as REFIT, with an absolute floor of
-#: 1e-9 because the hypothesis data include estimates near 0 whose CI limits then sit near 0.
+#: A leave-one-out row against a direct refit without that study (the same root finder on a
+#: separately assembled array): REFIT's 1e-9 for the estimate and its CI limit, with an
+#: absolute floor of 1e-9 for values near 0 (the hypothesis effects lie in [-3, 3], so the
+#: floor is still 1e-9 relative to their scale).
 LEAVE_ONE_OUT = {"rel": 1e-9, "abs": 1e-9}
 
 #: Location-scale equivariance (y -> a + b y, v -> b^2 v): the transformed data are themselves
