@@ -28,8 +28,9 @@ CLOSED_FORM = 1e-10
 ITERATIVE = 1e-8
 
 #: Q-profile confidence bounds for tau2 (and the I2, H2 bounds computed from them) against
-#: metafor's confint(): each bound is a root of a generalized Q statistic found by bisection
-#: (metafor, tol 1e-13) and by bracketing (acu_meta): the same bar as other roots, 1e-8.
+#: metafor's confint(): each bound is a root of the generalized Q statistic, found by uniroot
+#: in metafor (tolerance set tight by validation/metafor/reference.R) and by bracketing in
+#: acu_meta: the same bar as other roots, 1e-8.
 Q_PROFILE = 1e-8
 
 #: Network meta-analysis by REML against metafor's rma.mv: metafor maximizes the restricted
