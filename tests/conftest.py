@@ -1,130 +1,20 @@
-"""Shared test helpers: a hand-made, internally consistent data package to plant errors in."""
+"""Shared fixtures: a hand-made, internally consistent data package to plant errors in, and
+the outputs of one ``acu-meta reproduce`` run shared by every test that reads them.
+
+Helpers (the clean tables, CSV writers, fixture loaders) live in ``tests/_helpers.py``; import
+them from there, not from this file.
+"""
 
 from __future__ import annotations
 
-import csv
-import json
-import shutil
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
+from _helpers import CLEAN, DATA, REPO, clean_tables, write_package
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
-
-# A small package whose every number is consistent at printed precision. Values were computed
-# independently of acu_meta: 40/100 Clopper-Pearson 0.3032948..0.5027908 is R's
-# binom.test(40, 100)$conf.int; the forest rows pool (fixed effect, inverse variance, by hand)
-# to MD 1.00: each row has variance 2.00**2/50 * 2 = 0.16 (CI 1.00 +/- 1.96*0.4 = 0.22 to 1.78),
-# the pooled variance is 0.08 (CI 1.00 +/- 1.96*0.2828 = 0.45 to 1.55, z = 3.54), Q = 0.
-CLEAN = {
-    "sources": [
-        dict(source_id="trial1", kind="trial", citation="Trial One 2001", doi="", pmid="",
-             pmcid="", url="", note=""),
-        dict(source_id="review1", kind="meta_analysis", citation="Review One 2010", doi="",
-             pmid="", pmcid="", url="", note=""),
-    ],
-    "outcomes": [
-        dict(outcome="pain", label="Pain", instrument="VAS", scale="0-100", unit="mm",
-             direction="lower_is_better", note=""),
-        dict(outcome="response", label="Response", instrument="", scale="", unit="",
-             direction="higher_is_better", note=""),
-    ],
-    "arms": [
-        dict(study_id="trial1", arm="a", arm_label="A", role="verum", detail="",
-             n_randomized="100", source_id="trial1", location="Abstract", label="reported",
-             note=""),
-        dict(study_id="trial1", arm="b", arm_label="B", role="sham", detail="",
-             n_randomized="100", source_id="trial1", location="Abstract", label="reported",
-             note=""),
-    ],
-    "arm_outcomes": [
-        dict(study_id="trial1", arm="a", outcome="pain", timepoint="baseline", statistic="value",
-             n="100", mean="60.0", sd="10.0", source_id="trial1", location="Table 2",
-             label="reported", note=""),
-        dict(study_id="trial1", arm="a", outcome="pain", timepoint="8wk", statistic="value",
-             n="95", mean="40.0", sd="12.0", source_id="trial1", location="Table 2",
-             label="reported", note=""),
-        dict(study_id="trial1", arm="a", outcome="pain", timepoint="8wk", statistic="change",
-             n="", mean="20.0", sd="", source_id="trial1", location="Abstract",
-             label="reported", note=""),
-        dict(study_id="trial1", arm="b", outcome="pain", timepoint="8wk", statistic="value",
-             n="96", mean="45.0", sd="12.0", source_id="trial1", location="Table 2",
-             label="reported", note=""),
-    ],
-    "proportions": [
-        dict(study_id="trial1", group="a", outcome="response", timepoint="8wk", events="",
-             n="100", percent="40.0", ci_low="30.3", ci_high="50.3", population="ITT",
-             source_id="trial1", location="Table 3", label="reported", note=""),
-        dict(study_id="trial1", group="b", outcome="response", timepoint="8wk", events="30",
-             n="100", percent="30.0", ci_low="", ci_high="", population="ITT",
-             source_id="trial1", location="Table 3", label="reported", note=""),
-        dict(study_id="trial1", group="all", outcome="response", timepoint="8wk", events="70",
-             n="", percent="35.0", ci_low="", ci_high="", population="",
-             source_id="trial1", location="Text", label="reported", note=""),
-    ],
-    "contrasts": [
-        dict(contrast_id="c1", study_id="trial1", treatment="a", control="b",
-             outcome="response", timepoint="8wk", measure="RD", estimate="10.0", ci_low="-3.1",
-             ci_high="23.1", p_printed=".14", sign_convention="positive favours a",
-             source_id="trial1", location="Table 3", label="reported", note=""),
-        dict(contrast_id="c2", study_id="trial1", treatment="a", control="b", outcome="pain",
-             timepoint="8wk", measure="MD", estimate="-5.0", ci_low="-8.4", ci_high="-1.6",
-             p_printed="", sign_convention="negative favours a", source_id="trial1",
-             location="Table 2", label="reported", note=""),
-    ],
-    "pooled": [
-        dict(pooled_id="p1", analysis_id="p1", condition="back pain", comparison="a vs b",
-             outcome="pain", timepoint="8wk", measure="MD", model="fixed", k_trials="2",
-             k_excluded="", n_patients="200", n_treat="100", n_control="100", estimate="1.00",
-             ci_low="0.45", ci_high="1.55", p_printed="", z="3.54", q="0.00", q_df="1",
-             q_p_printed="1.00", i2="0", sign_convention="positive favours a",
-             source_id="review1", location="Figure 1", label="reported", note=""),
-    ],
-    "pooled_rows": [
-        dict(pooled_id="p1", study="S1", measure="MD", weight_pct="50.0", estimate="1.00",
-             ci_low="0.22", ci_high="1.78", treat_n="50", treat_mean="3.00", treat_sd="2.00",
-             control_n="50", control_mean="2.00", control_sd="2.00", excluded="false",
-             source_id="review1", location="Figure 1", label="reported", note=""),
-        dict(pooled_id="p1", study="S2", measure="MD", weight_pct="50.0", estimate="1.00",
-             ci_low="0.22", ci_high="1.78", treat_n="50", treat_mean="4.00", treat_sd="2.00",
-             control_n="50", control_mean="3.00", control_sd="2.00", excluded="false",
-             source_id="review1", location="Figure 1", label="reported", note=""),
-    ],
-    "facts": [
-        dict(fact_id="f1", study_id="trial1", quantity="patients randomized", group="all",
-             value="200", unit="patients", part_of="", qualifier="", source_id="trial1",
-             location="Abstract", label="reported", note=""),
-        dict(fact_id="f2", study_id="trial1", quantity="serious adverse events", group="all",
-             value="5", unit="events", part_of="", qualifier="", source_id="trial1",
-             location="Text", label="reported", note=""),
-        dict(fact_id="f3", study_id="trial1", quantity="serious adverse events", group="a",
-             value="2", unit="events", part_of="f2", qualifier="", source_id="trial1",
-             location="Text", label="reported", note=""),
-        dict(fact_id="f4", study_id="trial1", quantity="serious adverse events", group="b",
-             value="3", unit="events", part_of="f2", qualifier="", source_id="trial1",
-             location="Text", label="reported", note=""),
-    ],
-}
-
-
-def write_package(folder: Path, tables: dict[str, list[dict]]) -> Path:
-    """Write *tables* as CSVs, with the real data dictionary, into *folder*."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(DATA / "datapackage.json", folder / "datapackage.json")
-    dp = json.loads((DATA / "datapackage.json").read_text())
-    for res in dp["resources"]:
-        names = [f["name"] for f in res["schema"]["fields"]]
-        with (folder / res["path"]).open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=names)
-            w.writeheader()
-            for row in tables.get(res["name"], []):
-                w.writerow(row)
-    return folder
-
-
-def clean_tables() -> dict[str, list[dict]]:
-    return {k: [dict(r) for r in v] for k, v in CLEAN.items()}
+__all__ = ["CLEAN", "DATA", "REPO", "clean_tables", "write_package"]  # re-exported helpers
 
 
 @pytest.fixture
@@ -145,3 +35,22 @@ def plant(tmp_path):
         return write_package(tmp_path / f"planted{counter['n']}", tables)
 
     return _plant
+
+
+@pytest.fixture(scope="session")
+def reproduced_dir(tmp_path_factory) -> Path:
+    """The output folder of ONE ``acu-meta reproduce --out DIR`` run per test session (the
+    command costs seconds; every test that reads its reports or figures shares this run).
+
+    The command's standard output is kept in ``DIR/reproduce-stdout.txt``. The folder is
+    shared: tests must read it, never write into it.
+    """
+    from acu_meta.cli import main
+
+    out = tmp_path_factory.mktemp("reproduced")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        status = main(["reproduce", "--out", str(out)])
+    assert status == 0, buf.getvalue()
+    (out / "reproduce-stdout.txt").write_text(buf.getvalue(), encoding="utf-8")
+    return out

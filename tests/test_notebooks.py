@@ -10,10 +10,10 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_five_notebooks_exist():
+def test_the_six_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
     for want in ("01_gerac2007", "02_cherkin2009", "03_vickers", "04_verum_sham_usual_care",
-                 "05_article_claims"):
+                 "05_article_claims", "06_small_k_coverage"):
         assert want in names
 
 

@@ -1,19 +1,19 @@
-"""The small-k coverage study: data generator, coverage numbers, figure.
+"""The small-k coverage study: data generator, coverage numbers, progress bar.
 
 The statistical tests are seeded (deterministic) and their tolerances derive from the Monte
-Carlo SE: 4 SE, a bar a correct simulation fails with probability 6e-5.
+Carlo SE: ``MC_SE`` = 4 SE (``tests/tolerances.py``), a bar a correct simulation fails with
+probability 6e-5. The coverage figure: ``tests/plots/test_batch_plots.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import warnings
+import sys
 
 import numpy as np
+import pandas as pd
 import pytest
-from matplotlib.figure import Figure
+from tolerances import MC_SE
 
-from acu_meta.plots.batch import coverage_figure
 from acu_meta.simulate import METHODS, coverage_study, coverage_table, simulate_smd
 
 COLUMNS = ["method", "interval", "mu", "k", "tau2", "level", "reps", "coverage", "mc_se",
@@ -58,9 +58,9 @@ def test_generator_moments():
     y, v = simulate_smd(4, 20_000, 0.5, 0.0, rng)
     assert y.shape == v.shape == (20_000, 4)
     se_mean = y.std() / np.sqrt(y.size)
-    assert abs(y.mean() - 0.5) < 4 * se_mean
+    assert abs(y.mean() - 0.5) < MC_SE * se_mean
     z2 = (y - 0.5) ** 2 / v  # E = 1 when vi is the variance of g
-    assert abs(z2.mean() - 1) < 4 * z2.std() / np.sqrt(z2.size)
+    assert abs(z2.mean() - 1) < MC_SE * z2.std() / np.sqrt(z2.size)
     # vi = 1/n1 + 1/n2 + g^2/(2N) with 40 <= n <= 400 per arm
     assert (v >= 2 / 400).all() and (v <= 2 / 40 + y**2 / 160).all()
 
@@ -78,9 +78,9 @@ def test_coverage_is_nominal_for_homogeneous_data():
     ci = df[df["interval"] == "CI"].set_index("method")
     for method in ("FE", "REML+HKSJ"):
         cov, se = ci.loc[method, "coverage"], ci.loc[method, "mc_se"]
-        assert abs(cov - 0.95) < 4 * se, (method, cov, se)
+        assert abs(cov - 0.95) < MC_SE * se, (method, cov, se)
     cov, se = ci.loc["REML", "coverage"], ci.loc["REML", "mc_se"]
-    assert 0.95 - 4 * se < cov < 0.975, cov
+    assert 0.95 - MC_SE * se < cov < 0.975, cov
     assert ci.loc["REML", "mean_width"] >= ci.loc["FE", "mean_width"]
 
 
@@ -92,27 +92,32 @@ def test_wald_undercovers_and_hksj_holds_with_heterogeneity():
     for method in ("DL", "REML", "PM"):
         assert ci.loc[method, "coverage"] < 0.9
     hk = ci.loc["REML+HKSJ"]
-    assert abs(hk["coverage"] - 0.95) < 4 * hk["mc_se"]
+    assert abs(hk["coverage"] - 0.95) < MC_SE * hk["mc_se"]
 
 
-def test_progress_bar_is_optional():
-    if importlib.util.find_spec("tqdm") is None:
-        with pytest.warns(UserWarning, match="tqdm"):
-            coverage_study(k_values=(2,), tau2_values=(0.0,), mu_values=(0.2,), reps=10,
-                           progress=True)
-    else:  # pragma: no cover - depends on the environment
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            coverage_study(k_values=(2,), tau2_values=(0.0,), mu_values=(0.2,), reps=10,
-                           progress=True)
+GRID = dict(k_values=(2, 3), tau2_values=(0.0,), mu_values=(0.2,), reps=10, seed=4)
 
 
-def test_coverage_figure_headless(small):
-    fig = coverage_figure(small)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2  # one panel per tau2
-    assert isinstance(coverage_figure(small, interval="PI"), Figure)
-    fig2 = Figure()
-    ax = fig2.add_subplot(111)
-    assert coverage_figure(small[small.tau2 == 0.05], ax=ax) is fig2
-    with pytest.raises(ValueError):
-        coverage_figure(small, interval="XX")
+def test_progress_bar_wraps_the_k_loop_and_changes_no_number(monkeypatch):
+    import tqdm.auto
+
+    calls = []
+    real = tqdm.auto.tqdm
+
+    def recording(iterable, **kwargs):
+        calls.append(kwargs)
+        return real(iterable, disable=True, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", recording)
+    quiet = coverage_study(**GRID, progress=False)
+    assert calls == []
+    shown = coverage_study(**GRID, progress=True)
+    assert calls == [{"total": 2, "desc": "coverage (k)"}]  # one bar over the k values
+    pd.testing.assert_frame_equal(shown, quiet)
+
+
+def test_progress_bar_without_tqdm_warns_and_changes_no_number(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import tqdm.auto -> ImportError
+    with pytest.warns(UserWarning, match="progress bar needs tqdm"):
+        shown = coverage_study(**GRID, progress=True)
+    pd.testing.assert_frame_equal(shown, coverage_study(**GRID, progress=False))

@@ -1000,7 +1000,7 @@ def run_checks(where: Path | str | None = None) -> CheckReport:
 
     Notes
     -----
-    Validated by ``tests/test_checks.py``: planted errors in hand-made tables are caught, the
+    Validated by ``tests/data/test_checks.py``: planted errors in hand-made tables are caught, the
     clean versions pass, and the five known issues of the real data are found.
     """
     d = _Data(where)

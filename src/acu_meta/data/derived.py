@@ -195,7 +195,7 @@ def derived_values(where: Path | str | None = None) -> pd.DataFrame:
     """Every derived value, one row each, with label ``derived``, its inputs and derivation.
 
     Validated against the derivations stated in ``shared/sources/gerac2007.md`` (184/171/106 of
-    387; denominators 387, 385, 366) by ``tests/test_derived.py``.
+    387; denominators 387, 385, 366) by ``tests/data/test_derived.py``.
     """
     from . import load, printed
 

@@ -25,7 +25,7 @@ Every function states its assumption. Formulas:
   ``mean_method="wan"`` gives Wan's means: (a + 2m + b)/4, (q1 + m + q3)/3,
   (a + 2 q1 + 2 m + 2 q3 + b)/8.
 
-Validated in ``tests/test_conversions.py`` by a second route: for exact normal quantiles the
+Validated in ``tests/effects/test_conversions.py`` by a second route: for exact normal quantiles the
 estimators return the normal mean and (as n grows) SD; the Luo weights sum to one; the formulas
 equal the worked values printed in the papers' notation.
 """

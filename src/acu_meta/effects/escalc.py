@@ -2,7 +2,7 @@
 
 Validated against metafor 3.8.1 ``escalc()`` on dat.bcg, dat.normand1999, dat.hine1989,
 dat.yusuf1985, dat.lee2004 and hand-made sets with zero and double-zero cells
-(``tests/test_effects.py`` reads ``tests/fixtures/metafor_reference.json``).
+(``tests/effects/test_escalc_metafor.py`` reads ``tests/fixtures/metafor_reference.json``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ fm            Farrington-Manning: the same without the N / (N - 1) factor (Mee 1
 
 Validated against Newcombe (1998) Table II (methods 10 and 1) and, for the score methods, by
 a second route (restricted MLE by numeric maximization instead of the closed-form cubic) in
-``tests/test_proportions.py``.
+``tests/effects/test_proportions.py``.
 """
 
 from __future__ import annotations

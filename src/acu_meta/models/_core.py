@@ -279,7 +279,7 @@ def typical_variance(v, X) -> float:
 def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | None = None) -> Fit:
     """Fit the model; see the module docstring. ``tau2`` fixes tau2 instead of estimating it.
 
-    Validated against metafor 3.8.1 ``rma.uni`` (``tests/test_models_metafor.py``).
+    Validated against metafor 3.8.1 ``rma.uni`` (``tests/models/test_metafor_reference.py``).
     """
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)

@@ -16,7 +16,8 @@ RD: ``sum((a n2 - c n1) / N) / sum(n1 n2 / N)``; variance by Sato (1989), as met
 Peto: ``sum(O - E) / sum(V)``, variance ``1 / sum(V)``;
 Q = ``sum((O-E)^2/V) - (sum(O-E))^2/sum(V)``.
 
-Validated against metafor 3.8.1 ``rma.mh`` and ``rma.peto`` (``tests/test_models_metafor.py``).
+Validated against metafor 3.8.1 ``rma.mh`` and ``rma.peto``
+(``tests/models/test_metafor_reference.py``).
 """
 
 from __future__ import annotations

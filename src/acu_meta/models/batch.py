@@ -4,8 +4,8 @@ The single-fit engine :func:`acu_meta.models.fit` fits one data set at a time; t
 ``B`` data sets held as the rows of ``(B, k)`` arrays, with NaN marking an absent study (rows may
 have different numbers of studies). Every quantity follows the definitions of
 :mod:`acu_meta.models._core` exactly (see that module for the estimators), so the two engines
-agree to rounding error; ``tests/test_batch.py`` checks 1e-10 (relative) for every method, with
-and without HKSJ.
+agree to rounding error; ``tests/results/test_batch.py`` checks 1e-10 (relative) for every method,
+with and without HKSJ.
 
 How the iterative estimators are solved
 ---------------------------------------
@@ -460,7 +460,7 @@ def fit_many(y, v, method: str = "REML", hksj: bool = False,
     Validated against the single-fit engine :func:`acu_meta.models.fit` (1e-10 relative, every
     method, with and without HKSJ, ragged rows, k = 1 and 2, tau2 = 0) and against metafor
     3.8.1 ``rma()`` on the random data sets of ``tests/fixtures/metafor_reference.json``
-    (1e-8), in ``tests/test_batch.py``.
+    (1e-8), in ``tests/results/test_batch.py``.
     """
     method = method.upper()
     if method not in TAU2_METHODS:

@@ -95,7 +95,7 @@ def gosh_plot(g: GoshResult, ax=None, hist: bool = True, highlight: int | str | 
     -----
     Draws the numbers of :func:`gosh` (validated against :func:`acu_meta.results.pool`); the
     full set of studies is marked with a white diamond. Checked headless in
-    ``tests/test_batch.py``.
+    ``tests/plots/test_batch_plots.py``.
     """
     n = len(g)
     if alpha is None:
@@ -177,7 +177,7 @@ def coverage_figure(df: pd.DataFrame, ax=None, interval: str = "CI",
     -----
     Error bars: +/- z(0.975) Monte Carlo SE of the averaged coverage (the cells are
     independent).
-    Checked headless in ``tests/test_simulate.py``.
+    Checked headless in ``tests/plots/test_batch_plots.py``.
     """
     d = df[df["interval"] == interval]
     if d.empty:

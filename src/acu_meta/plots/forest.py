@@ -456,8 +456,8 @@ def forest(
 
     Notes
     -----
-    Checked structurally (``tests/test_plots.py`` reads the SVG: each label, weight and CI text
-    once per row, in order; the diamond spans the pooled CI; a log axis for ratio measures),
+    Checked structurally (``tests/plots/test_plots.py`` reads the SVG: each label, weight and CI
+    text once per row, in order; the diamond spans the pooled CI; a log axis for ratio measures),
     against committed baseline images, and with hand-made results and no model fitting
     (``tests/plots/test_forest_shape.py``).
     """

@@ -118,7 +118,7 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     method with and without HKSJ, on random sets with ragged rows, k = 1, k = 2 and tau2 = 0)
     and against metafor 3.8.1 ``rma()`` (estimate, se, CI, tau2, I2, Q, prediction interval;
     1e-8) on the ``rand-*`` and ``rand10-*`` sets of ``tests/fixtures/metafor_reference.json``
-    (``tests/test_batch.py``).
+    (``tests/results/test_batch.py``).
     """
     method = method.upper()
     if method not in TAU2_METHODS:
@@ -239,8 +239,8 @@ def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int |
 
     Notes
     -----
-    Validated in ``tests/test_batch.py``: for k = 16, 65,535 subsets, the full-set row equals
-    :func:`acu_meta.results.pool` and random subsets equal pool() on the subset.
+    Validated in ``tests/results/test_batch.py``: for k = 16, 65,535 subsets, the full-set row
+    equals :func:`acu_meta.results.pool` and random subsets equal pool() on the subset.
     """
     from .meta import MetaResult
 

@@ -3,7 +3,7 @@ decomposed into heterogeneity and inconsistency, direct vs indirect evidence, P-
 
 Validated against metafor 3.8.1 ``rma.mv`` (contrast-based, multi-arm V, ``random = ~ comp |
 study, rho = 1/2``) on dat.hasselblad1998 (OR) and dat.senn2013 (MD): common effect to 1e-8,
-REML to 1e-6 (``tests/test_network.py``); a two-treatment network equals the pairwise
+REML to 1e-6 (``tests/results/test_network.py``); a two-treatment network equals the pairwise
 meta-analysis, and in a triangle of two-arm trials the back-calculated indirect estimate equals
 Bucher's indirect comparison.
 """

@@ -1,37 +1,48 @@
-"""Sensitivity analyses and small-study effects against metafor 3.8.1, plus properties and plots.
+"""Sensitivity analyses and small-study effects against metafor 3.8.1, plus properties.
 
 Fixture: ``tests/fixtures/metafor_sensitivity.json``, written by
 ``validation/metafor/sensitivity_reference.R`` (numbers printed with %.17g; every rma() fit and
 every refit metafor makes inside leave1out / cumul / influence / regtest / trimfill run with
 ``control = list(threshold = 1e-13, maxiter = 10000, tol = 1e-13)``).
 
-Tolerances (relative, with the same absolute floor for values near zero):
+Tolerances (``tests/tolerances.py``; relative, with the same absolute floor for values near
+zero):
 
-* ``CLOSED`` = 1e-10 for closed forms (FE, DL, SJ, HE refits; the lm regressions of the
-  classical Egger test and PET-PEESE; the rank test; fail-safe N; trim-and-fill with FE / DL):
-  both sides evaluate the same formulas in double precision; 1e-10 leaves room for summation
-  order and matrix inversion, a wrong formula is off by far more.
-* ``ITER`` = 1e-8 for anything resting on an iterative tau2 (REML, ML, PM refits, the
-  meta-regression of regtest, trim-and-fill's REML fits): metafor stops Fisher scoring at a
-  tau2 change of 1e-13 and acu_meta's Brent refinement at 1e-15 * scale; amplification through
-  the estimate, its SE and the influence ratios stays below 1e-9; 1e-8 is the named bar.
+* ``CLOSED_FORM`` for closed forms (FE, DL, SJ, HE refits; the lm regressions of the
+  classical Egger test and PET-PEESE; the rank test; fail-safe N; trim-and-fill with FE / DL).
+* ``ITERATIVE`` for anything resting on an iterative tau2 (REML, ML, PM refits, the
+  meta-regression of regtest, trim-and-fill's REML fits): amplification through the estimate,
+  its SE and the influence ratios stays below 1e-9.
 * Counts (trim-and-fill k0 and side, fail-safe N, influence flags) must be equal.
+* Properties: ``LEAVE_ONE_OUT`` and ``REFIT_SAME_ORDER`` for refits, ``EXACT_DISTRIBUTION``
+  against scipy's exact Kendall test, ``OTHER_SOLVER`` against statsmodels' WLS,
+  ``SECOND_ROUTE`` for the Mantel-Haenszel refit as fixed effect.
+
+The plots of these results: ``tests/plots/test_sensitivity_plots.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _metafor import ITERATIVE_METHODS, SENSITIVITY, arr, num, sensitivity_model
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
+from tolerances import (
+    CLOSED_FORM,
+    EXACT_DISTRIBUTION,
+    ITERATIVE,
+    LEAVE_ONE_OUT,
+    OTHER_SOLVER,
+    REFIT_SAME_ORDER,
+    SECOND_ROUTE,
+    ZERO,
+)
 
 from acu_meta.models import ModelError
 from acu_meta.models import sensitivity as core
@@ -50,32 +61,14 @@ from acu_meta.results.sensitivity import (
     trimfill,
 )
 
-FIX = Path(__file__).parent / "fixtures" / "metafor_sensitivity.json"
-REF = json.loads(FIX.read_text())
+REF = SENSITIVITY
 CASES = REF["cases"]
 DATA = REF["datasets"]
-
-CLOSED = 1e-10
-ITER = 1e-8
-ITERATIVE = {"REML", "ML", "PM", "EB"}
+model = sensitivity_model
 
 
 def tol_for(case) -> float:
-    return ITER if case.get("method") in ITERATIVE else CLOSED
-
-
-def num(x):
-    if x is None:
-        return math.nan
-    if x == "Inf":
-        return math.inf
-    if x == "-Inf":
-        return -math.inf
-    return float(x)
-
-
-def arr(xs) -> np.ndarray:
-    return np.array([num(x) for x in xs], dtype=float)
+    return ITERATIVE if case.get("method") in ITERATIVE_METHODS else CLOSED_FORM
 
 
 def assert_close(got, want, rtol, what):
@@ -87,14 +80,6 @@ def assert_close(got, want, rtol, what):
             assert math.isnan(a), f"{what}[{i}]: got {a!r}, metafor NA"
             continue
         assert abs(a - b) <= rtol + rtol * abs(b), f"{what}[{i}]: got {a!r}, metafor {b!r}"
-
-
-@functools.cache
-def model(dataset: str, method: str, test: str):
-    d = DATA[dataset]
-    res = pool(yi=arr(d["yi"]), vi=arr(d["vi"]), study=d["study"], method=method,
-               hksj=test == "knha")
-    return dataclasses.replace(res, measure=d["measure"])
 
 
 def cases_of(kind):
@@ -194,7 +179,7 @@ def test_influence_matches_metafor_influence(case):
 def test_regtest_matches_metafor_regtest(case):
     res = model(case["dataset"], case["method"], case["test"])
     r = regtest(res, model=case["model"], predictor=case["predictor"])
-    rtol = tol_for(case) if case["model"] == "rma" else CLOSED
+    rtol = tol_for(case) if case["model"] == "rma" else CLOSED_FORM
     assert_close(r.statistic, case["zval"], rtol, "zval")
     assert_close(r.p_value, case["pval"], rtol, "pval")
     assert_close(r.limit_estimate, case["est"], rtol, "est")
@@ -214,8 +199,8 @@ def test_regtest_matches_metafor_regtest(case):
 @pytest.mark.parametrize("case", cases_of("ranktest"))
 def test_ranktest_matches_metafor_ranktest(case):
     r = ranktest(model(case["dataset"], case["method"], case["test"]))
-    assert_close(r.tau, case["tau"], CLOSED, "tau")
-    assert_close(r.p_value, case["pval"], CLOSED, "pval")
+    assert_close(r.tau, case["tau"], CLOSED_FORM, "tau")
+    assert_close(r.p_value, case["pval"], CLOSED_FORM, "pval")
     assert r.exact == (case["dataset"] != "ties")
 
 
@@ -229,10 +214,10 @@ def test_trimfill_matches_metafor_trimfill(case):
     assert tf.k0 == case["k0"] and tf.side == case["side"]
     assert tf.test == ("t" if case["fill_test"] == "knha" else "z")
     rtol = tol_for(case)
-    assert_close(tf.se_k0, case["se_k0"], CLOSED, "se.k0")
-    assert_close(tf.p_k0, case["p_k0"], CLOSED, "p.k0")
+    assert_close(tf.se_k0, case["se_k0"], CLOSED_FORM, "se.k0")
+    assert_close(tf.p_k0, case["p_k0"], CLOSED_FORM, "p.k0")
     assert_close(tf.yi, case["yi"], rtol, "filled yi")
-    assert_close(tf.vi, case["vi"], CLOSED, "filled vi")
+    assert_close(tf.vi, case["vi"], CLOSED_FORM, "filled vi")
     assert [bool(f) for f in tf.filled] == case["fill"]
     for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("statistic", "zval"),
                          ("p_value", "pval"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"),
@@ -251,9 +236,9 @@ def test_fsn_matches_metafor_fsn(case):
     f = fsn(yi=arr(d["yi"]), vi=arr(d["vi"]), type=case["type"], alpha=case["alpha"],
             target=target, weighted=case["weighted"], test=case["test"])
     assert f.fsnum == num(case["fsnum"]), (f.fsnum, case["fsnum"])
-    assert_close(f.p_value, case["pval"], CLOSED, "pval")
-    assert_close(f.mean_effect, case["meanes"], CLOSED, "meanes")
-    assert_close(f.target, case["target"], CLOSED, "target")
+    assert_close(f.p_value, case["pval"], CLOSED_FORM, "pval")
+    assert_close(f.mean_effect, case["meanes"], CLOSED_FORM, "meanes")
+    assert_close(f.target, case["target"], CLOSED_FORM, "target")
 
 
 # ------------------------------------------------------------------------------ PET-PEESE
@@ -263,10 +248,10 @@ def test_fsn_matches_metafor_fsn(case):
 def test_pet_peese_regressions_match_r_lm(case):
     pp = pet_peese(model(case["dataset"], "REML", "z"))
     for fit_, ref in ((pp.pet, case["pet"]), (pp.peese, case["peese"])):
-        assert_close([fit_.intercept, fit_.slope], ref["est"], CLOSED, "coef")
-        assert_close([fit_.intercept_se, fit_.slope_se], ref["se"], CLOSED, "se")
-        assert_close([fit_.intercept_t, fit_.slope_t], ref["tval"], CLOSED, "t")
-        assert_close([fit_.intercept_p, fit_.slope_p], ref["pval"], CLOSED, "p")
+        assert_close([fit_.intercept, fit_.slope], ref["est"], CLOSED_FORM, "coef")
+        assert_close([fit_.intercept_se, fit_.slope_se], ref["se"], CLOSED_FORM, "se")
+        assert_close([fit_.intercept_t, fit_.slope_t], ref["tval"], CLOSED_FORM, "t")
+        assert_close([fit_.intercept_p, fit_.slope_p], ref["pval"], CLOSED_FORM, "p")
         assert fit_.df == ref["df"]
     assert pp.selected == ("PEESE" if pp.pet.intercept_p < 0.10 else "PET")
     chosen = pp.peese if pp.selected == "PEESE" else pp.pet
@@ -355,8 +340,8 @@ def test_leave_one_out_has_k_rows_each_a_refit_without_that_study(data, method, 
     i = len(y) - 1
     if res.k > 2:
         ref = _pool(y[:-1], v[:-1], method, hksj)
-        assert loo.estimate[i] == pytest.approx(ref.estimate, rel=1e-9, abs=1e-9)
-        assert loo.ci_high[i] == pytest.approx(ref.ci_high, rel=1e-9, abs=1e-9)
+        assert loo.estimate[i] == pytest.approx(ref.estimate, **LEAVE_ONE_OUT)
+        assert loo.ci_high[i] == pytest.approx(ref.ci_high, **LEAVE_ONE_OUT)
     assert len(leave_one_out_records(res)) == res.k
 
 
@@ -366,10 +351,10 @@ def test_cumulative_last_step_equals_the_full_fit(data, method, hksj):
     y, v = data
     res = _pool(y, v, method, hksj)
     cum = cumulative(res)
-    assert cum.estimate[-1] == pytest.approx(res.estimate, rel=1e-9, abs=1e-12)
-    assert cum.se[-1] == pytest.approx(res.se, rel=1e-9, abs=1e-12)
-    assert cum.tau2[-1] == pytest.approx(res.tau2, rel=1e-9, abs=1e-12)
-    assert cum.ci_low[-1] == pytest.approx(res.ci_low, rel=1e-9, abs=1e-12)
+    assert cum.estimate[-1] == pytest.approx(res.estimate, **REFIT_SAME_ORDER)
+    assert cum.se[-1] == pytest.approx(res.se, **REFIT_SAME_ORDER)
+    assert cum.tau2[-1] == pytest.approx(res.tau2, **REFIT_SAME_ORDER)
+    assert cum.ci_low[-1] == pytest.approx(res.ci_low, **REFIT_SAME_ORDER)
     assert cum.estimate[0] == pytest.approx(y[0])  # one study: its own estimate
 
 
@@ -426,8 +411,8 @@ def test_rank_test_p_matches_scipy_exact_kendall(data):
     tau, _, p, exact = core.kendall_test(x, y)
     ref = stats.kendalltau(x, y, method="exact")
     assert exact
-    assert tau == pytest.approx(ref.statistic, abs=1e-12)
-    assert p == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-12)
+    assert tau == pytest.approx(ref.statistic, abs=ZERO)  # a ratio of integers
+    assert p == pytest.approx(ref.pvalue, **EXACT_DISTRIBUTION)
 
 
 @SETTINGS
@@ -441,9 +426,9 @@ def test_classical_egger_equals_statsmodels_wls(data):
     X = sm.add_constant(np.sqrt(v))
     ref = sm.WLS(y, X, weights=1 / v).fit()
     assume(ref.ssr > 1e-8)  # a perfect fit has no residual variance (t undefined, as in R)
-    assert r.statistic == pytest.approx(ref.tvalues[1], rel=1e-8, abs=1e-10)
-    assert r.p_value == pytest.approx(ref.pvalues[1], rel=1e-8, abs=1e-10)
-    assert r.limit_estimate == pytest.approx(ref.params[0], rel=1e-8, abs=1e-10)
+    assert r.statistic == pytest.approx(ref.tvalues[1], **OTHER_SOLVER)
+    assert r.p_value == pytest.approx(ref.pvalues[1], **OTHER_SOLVER)
+    assert r.limit_estimate == pytest.approx(ref.params[0], **OTHER_SOLVER)
 
 
 @SETTINGS
@@ -483,7 +468,9 @@ def test_bias_summary_with_two_studies_gives_none_for_the_tests():
     out = bias_summary(_pool(np.array([0.1, 0.5]), np.array([0.04, 0.09])))
     assert tuple(out) == BIAS_KEYS
     assert out["egger_stat"] is None and out["begg_tau"] is None
-    assert out["failsafe_n"] is not None
+    assert out["egger_classic_t"] is None and out["begg_p"] is None
+    # fail-safe N needs no regression: it is reported, and equals fsn() on the same fit
+    assert out["failsafe_n"] == fsn(_pool(np.array([0.1, 0.5]), np.array([0.04, 0.09]))).n
 
 
 def test_leave_one_out_records_keys_and_percent_i2():
@@ -504,20 +491,44 @@ def test_mantel_haenszel_result_is_refitted_as_fixed_effect():
         fe = pool(yi=mh.yi, vi=mh.vi, method="FE")
     loo = leave_one_out(mh)
     assert loo.method == "FE" and any("Mantel-Haenszel" in n for n in loo.notes)
-    assert loo.estimate[0] == pytest.approx(leave_one_out(fe).estimate[0], rel=1e-12)
+    assert loo.estimate[0] == pytest.approx(leave_one_out(fe).estimate[0], rel=SECOND_ROUTE)
 
 
 def test_summaries_frames_and_html_render():
+    """Each result prints its own title, renders its frame as the HTML table (one row per
+    frame row), and is frozen."""
     res = model("bcg_RR", "DL", "knha")
-    for obj in (leave_one_out(res), cumulative(res), influence(res), regtest(res),
-                regtest(res, model="lm", predictor="vi"), ranktest(res), trimfill(res),
-                trimfill(res, estimator="R0"), pet_peese(res), fsn(res),
-                fsn(res, type="Orwin"), fsn(res, type="Rosenberg")):
-        assert isinstance(obj.summary(), str) and obj.summary()
-        assert len(obj.to_frame()) >= 1
-        assert obj._repr_html_().startswith("<")
+    tf, tf_r0 = trimfill(res), trimfill(res, estimator="R0")
+    cases = [
+        (leave_one_out(res), 13, "Leave-one-out analysis (k = 13; random-effects, tau^2 "
+                                 "estimator: DL; Log Risk Ratio)"),
+        (cumulative(res), 13, "Cumulative meta-analysis (k = 13; random-effects, tau^2 "
+                              "estimator: DL; Log Risk Ratio)"),
+        (influence(res), 13, "Influence diagnostics (k = 13; method: DL)"),
+        (regtest(res), 1, "Regression Test for Funnel Plot Asymmetry"),
+        (regtest(res, model="lm", predictor="vi"), 1, "Regression Test for Funnel Plot "
+                                                       "Asymmetry"),
+        (ranktest(res), 1, "Rank Correlation Test for Funnel Plot Asymmetry"),
+        (tf, 13 + tf.k0, f"Estimated number of missing studies on the {tf.side} side: "
+                         f"{tf.k0} (SE = {tf.se_k0:.4f})"),
+        (tf_r0, 13 + tf_r0.k0, f"Estimated number of missing studies on the {tf_r0.side} "
+                               f"side: {tf_r0.k0} (SE = {tf_r0.se_k0:.4f})"),
+        (pet_peese(res), 2, "PET-PEESE (k = 13; weighted least squares, weights 1/vi)"),
+        (fsn(res), 1, "Fail-safe N Calculation Using the Rosenthal Approach"),
+        (fsn(res, type="Orwin"), 1, "Fail-safe N Calculation Using the Orwin Approach"),
+        (fsn(res, type="Rosenberg"), 1, "Fail-safe N Calculation Using the Rosenberg Approach"),
+    ]
+    for obj, n_rows, title in cases:
+        text = obj.summary()
+        assert text.splitlines()[0] == title and str(obj) == text
+        frame = obj.to_frame()
+        assert len(frame) == n_rows, (title, len(frame))
+        html = obj._repr_html_()
+        assert html.startswith("<p><b>") and html.count("<tr") == n_rows + 1  # header + rows
         with pytest.raises(dataclasses.FrozenInstanceError):
             obj.k0 = 1  # frozen
+    loo = cases[0][0].to_frame()
+    np.testing.assert_array_equal(loo.estimate, leave_one_out(res).estimate)
     assert "tval" in leave_one_out(res).summary()
     assert "t = " in regtest(res).summary() and "df = 11" in regtest(res).summary()
 
@@ -550,43 +561,3 @@ def test_fsn_rejects_rem_and_needs_variances():
     with pytest.raises(ValueError):
         fsn(yi=[0.1, 0.2], type="Rosenthal")
     assert fsn(yi=[0.5, 0.4], type="Orwin", target=0.0).fsnum == math.inf
-
-
-# ------------------------------------------------------------------------------ plots
-
-
-def _gids(fig):
-    return {a.get_gid() for a in fig.findobj() if a.get_gid()}
-
-
-def test_leave_one_out_and_cumulative_plots_return_figures(tmp_path):
-    from acu_meta.plots.sensitivity import cumulative_plot, leave_one_out_plot
-
-    res = model("bcg_RR", "REML", "z")
-    fig = leave_one_out_plot(leave_one_out(res))
-    assert isinstance(fig, Figure)
-    g = _gids(fig)
-    assert {"label-0", "effect-12", "ci-0", "point-12", "diamond-full", "full-line"} <= g
-    fig.savefig(tmp_path / "loo.svg")
-    fig = cumulative_plot(cumulative(model("hackshaw1998", "DL", "z")))
-    assert isinstance(fig, Figure) and "point-36" in _gids(fig)
-    fig.savefig(tmp_path / "cum.png")
-
-
-def test_filled_funnel_draws_filled_studies_as_open_circles(tmp_path):
-    from acu_meta.plots.sensitivity import filled_funnel
-
-    tf = trimfill(model("hackshaw1998", "FE", "z"))
-    assert tf.k0 > 0
-    fig = filled_funnel(tf)
-    assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    filled = [ln for ln in ax.lines if ln.get_gid() == "filled-studies"]
-    observed = [ln for ln in ax.lines if ln.get_gid() == "studies"]
-    assert len(filled) == 1 and len(filled[0].get_xdata()) == tf.k0
-    assert filled[0].get_markerfacecolor() == "white"
-    assert len(observed) == 1 and len(observed[0].get_xdata()) == tf.k
-    fig.savefig(tmp_path / "tf.svg")
-    # k0 = 0: no filled markers
-    fig0 = filled_funnel(trimfill(model("bcg_RR", "REML", "z"), estimator="R0"))
-    assert "filled-studies" not in _gids(fig0)

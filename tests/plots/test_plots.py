@@ -1,27 +1,32 @@
 """Plots: structure read back from the SVG, byte-identical output, image regression,
-metafor's Baujat coordinates, and the `acu-meta forest` acceptance files."""
+metafor's Baujat coordinates.
+
+Tolerances (``tests/tolerances.py``): ``SVG_POINTS`` for coordinates read back from SVG,
+``IMAGE_RMS`` for the image regression against ``tests/baseline_images/`` (written by
+``tests/plot_cases.py``, ``make baselines``), ``CLOSED_FORM`` / ``BAUJAT_REML`` for metafor's
+baujat() coordinates. The `acu-meta forest` acceptance files: ``tests/cli/test_cli_forest.py``.
+"""
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import REPO, fixture_json
 from matplotlib.figure import Figure
 from matplotlib.testing.compare import compare_images
 from plot_cases import REF, _bcg, _normand, cases, write_all
+from tolerances import BAUJAT_REML, CLOSED_FORM, IMAGE_RMS, SAME_ARITHMETIC, SVG_POINTS
 
 import acu_meta as am
-from acu_meta.cli import main
+from acu_meta.numeric import Z975
 from acu_meta.plots import baujat_values, forest, funnel, labbe, radial, save_figure
 from acu_meta.plots.forest import ELLIPSIS
 
-BASE = Path(__file__).parent / "baseline_images"
+BASE = REPO / "tests" / "baseline_images"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -41,7 +46,7 @@ def _group_y(root, gid) -> float:
 
 
 def _check_rows(root, res, max_label=36):
-    z = 1.959963984540054
+    z = Z975
     tr = np.exp if res.ratio else (lambda x: x)
     ys = []
     for i in range(res.k):
@@ -101,8 +106,8 @@ def test_diamond_spans_pooled_ci(tmp_path, ratio):
     to_svg = 72 / fig.dpi  # SVG user units are points
     want = [ax.transData.transform((tr(v), 0))[0] * to_svg for v in (res.ci_low, res.ci_high)]
     xs = _svg_path_xs(root, "diamond-random")
-    assert min(xs) == pytest.approx(want[0], abs=0.01)
-    assert max(xs) == pytest.approx(want[1], abs=0.01)
+    assert min(xs) == pytest.approx(want[0], abs=SVG_POINTS)
+    assert max(xs) == pytest.approx(want[1], abs=SVG_POINTS)
 
 
 def test_ratio_measures_get_a_log_axis(tmp_path):
@@ -126,26 +131,60 @@ def test_svg_keeps_text_as_text(tmp_path):
     assert "Aronson 1948" in {"".join(t.itertext()) for t in root.iter(f"{SVG}text")}
 
 
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """Every case of tests/plot_cases.py written once (as `make baselines` writes them)."""
+    return {p.stem: p for p in write_all(tmp_path_factory.mktemp("plots"))}
+
+
 @pytest.mark.parametrize("name", list(cases()))
-def test_image_regression(tmp_path, name):
-    # tolerance: RMS difference 2 (of 255) absorbs anti-aliasing noise; a moved row, a missing
-    # element or changed text gives far more. Regenerate with `make baselines`.
-    got = write_all(tmp_path)
-    path = next(p for p in got if p.stem == name)
-    result = compare_images(str(BASE / f"{name}.png"), str(path), tol=2)
+def test_image_regression(written, name):
+    # IMAGE_RMS absorbs anti-aliasing noise; a moved row, a missing element or changed text
+    # gives far more. Regenerate with `make baselines`.
+    result = compare_images(str(BASE / f"{name}.png"), str(written[name]), tol=IMAGE_RMS)
     assert result is None, result
 
 
+def test_every_baseline_has_a_case():
+    assert sorted(p.stem for p in BASE.glob("*.png")) == sorted(cases())
+
+
+def _studies_line(ax):
+    (line,) = [ln for ln in ax.lines if ln.get_gid() == "studies"]
+    return line
+
+
+def _scatter(ax):
+    (points,) = [c for c in ax.collections if c.get_gid() == "studies"]
+    return np.asarray(points.get_offsets())
+
+
 def test_plots_take_an_axes_and_return_the_figure():
+    """Each plot draws into the Axes it is given (and only there) and returns its figure."""
     res = am.pool(_bcg())
     fig = Figure()
     axs = fig.subplots(2, 2)
     assert funnel(res, ax=axs[0, 0]) is fig
     assert labbe(res, ax=axs[0, 1]) is fig
     assert radial(res, ax=axs[1, 0]) is fig
+    assert len(fig.axes) == 4 and not axs[1, 1].has_data()  # nothing drawn elsewhere
+    # each shows the studies where it should: the funnel at (effect, SE) on the natural
+    # scale of a ratio measure, L'Abbe at (control rate, treatment rate), the radial plot at
+    # (1 / SE, y / SE) with SE including tau2
+    funnel_pts = _studies_line(axs[0, 0])
+    np.testing.assert_allclose(funnel_pts.get_xdata(), np.exp(res.yi), rtol=SAME_ARITHMETIC)
+    np.testing.assert_allclose(funnel_pts.get_ydata(), np.sqrt(res.vi), rtol=SAME_ARITHMETIC)
+    d = REF["datasets"]["bcg"]
+    rates = np.column_stack([np.divide(d["ci"], d["n2i"]), np.divide(d["ai"], d["n1i"])])
+    np.testing.assert_allclose(_scatter(axs[0, 1]), rates, rtol=SAME_ARITHMETIC)
+    s = np.sqrt(res.vi + res.tau2)
+    np.testing.assert_allclose(_scatter(axs[1, 0]), np.column_stack([1 / s, res.yi / s]),
+                               rtol=SAME_ARITHMETIC)
     fig2 = Figure(figsize=(10, 6))
     ax = fig2.add_axes((0.4, 0.2, 0.3, 0.7))
     assert forest(res, ax=ax) is fig2
+    labels = [t.get_text() for t in fig2.findobj() if (t.get_gid() or "").startswith("label-")]
+    assert labels == list(res.studies)
 
 
 def test_labbe_needs_binary_arms():
@@ -155,54 +194,13 @@ def test_labbe_needs_binary_arms():
 
 def test_baujat_matches_metafor():
     # tests/fixtures/metafor_baujat.json from validation/metafor/plots_reference.R;
-    # FE/DL closed form (1e-10), REML leave-one-out refits are iterative (1e-7)
-    ref = json.loads((Path(__file__).parent / "fixtures" / "metafor_baujat.json").read_text())
+    # FE/DL closed form, REML leave-one-out refits are iterative (BAUJAT_REML)
+    ref = fixture_json("metafor_baujat.json")
     for case in ref["baujat"]:
         x, y = baujat_values(am.pool(_bcg(), method=case["method"]))
-        tol = 1e-7 if case["method"] == "REML" else 1e-10
+        tol = BAUJAT_REML if case["method"] == "REML" else CLOSED_FORM
         np.testing.assert_allclose(x, case["x"], rtol=tol)
         np.testing.assert_allclose(y, case["y"], rtol=tol)
-
-
-def _write(path, header, rows):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
-def test_cli_forest_acceptance_files(tmp_path, capsys):
-    d = REF["datasets"]["bcg"]
-    binary = _write(tmp_path / "bcg.csv",
-                    ["study", "treat_events", "treat_n", "control_events", "control_n", "alloc"],
-                    list(zip(d["study"], d["ai"], d["n1i"], d["ci"], d["n2i"], d["group"],
-                             strict=True)))
-    n = REF["datasets"]["normand1999"]
-    cont = _write(tmp_path / "normand.csv",
-                  ["study", "treat_mean", "treat_sd", "treat_n", "control_mean", "control_sd",
-                   "control_n"],
-                  list(zip(n["study"], n["m1i"], n["sd1i"], n["n1i"], n["m2i"], n["sd2i"],
-                           n["n2i"], strict=True)))
-    long = "L" * 90
-    dups = _write(tmp_path / "dups.csv", ["study", "yi", "vi"],
-                  [("Twin 2001", 0.2, 0.04), ("Twin 2001", 0.3, 0.05), (long, 0.1, 0.02)])
-    for path, k, extra in ((binary, 13, ["--measure", "RR", "--subgroup", "alloc"]),
-                           (cont, 9, []), (dups, 3, [])):
-        out = tmp_path / f"{path.stem}.svg"
-        assert main(["forest", str(path), "-o", str(out), *extra]) == 0
-        root = ET.parse(out).getroot()
-        labels = [_group_text(root, f"label-{i}") for i in range(k)]
-        assert all(len(x) == 1 for x in labels)
-        assert all(_group_text(root, f"weight-{i}") for i in range(k))
-        assert all(_group_text(root, f"effect-{i}") for i in range(k))
-        png = tmp_path / f"{path.stem}.png"
-        assert main(["forest", str(path), "-o", str(png), *extra]) == 0
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    capsys.readouterr()
-    assert main(["forest", str(cont), "-o", str(tmp_path / "x.jpg")]) == 2
-    assert main(["forest", str(cont), "--subgroup", "nosuch", "-o",
-                 str(tmp_path / "x.png")]) == 2
 
 
 def test_warnings_do_not_leak():

@@ -118,7 +118,7 @@ def test_report_markdown_lists_every_finding(report):
 
 
 def _with_rows(tmp_path, extra):
-    from conftest import clean_tables, write_package
+    from _helpers import clean_tables, write_package
 
     tables = clean_tables()
     for table, row in extra:

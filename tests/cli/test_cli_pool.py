@@ -1,32 +1,31 @@
-"""`acu-meta pool` on CSVs of the three shapes: JSON equal to metafor; bad input refused."""
+"""`acu-meta pool` on CSVs of the three shapes: JSON equal to metafor; bad input refused.
+
+Bad inputs run in process (``main([...])`` returns the exit status; ``capsys`` reads the
+streams); one of them also runs as a real subprocess, to check the exit code of the command and
+that no traceback reaches the user. Tolerances (``tests/tolerances.py``): closed-form fits
+(FE, DL, SJ, MH, Peto) equal metafor to ``CLOSED_FORM``, iterative ones (REML, PM) to
+``ITERATIVE``, the Q-profile tau2 bounds to ``Q_PROFILE``; the JSON numbers are Python's
+round-trip repr, so the tolerances are those of the engine.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from _helpers import fixture_json
+from _helpers import write_csv as _write
+from _metafor import close, tol_for
+from tolerances import CLOSED_FORM, Q_PROFILE
 
 from acu_meta.cli import main
 
-REF = json.loads((Path(__file__).parent / "fixtures" / "metafor_reference.json").read_text())
+REF = fixture_json("metafor_reference.json")
 KEYS = ["measure", "method", "k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high",
         "tau2", "tau2_ci_low", "tau2_ci_high", "I2", "H2", "Q", "Q_df", "Q_p", "p_value",
         "excluded", "studies"]
-# closed-form quantities equal metafor to 1e-10, iterative ones (REML, Q-profile) to 1e-8;
-# see tests/test_metafor_reference.py for why
-TOL = 1e-8
-
-
-def _write(path: Path, header: list[str], rows: list[list]) -> Path:
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def _binary_csv(tmp_path, name="bcg"):
@@ -66,6 +65,7 @@ def _ref(case_id):
 
 
 def _compare(out: dict, ref: dict):
+    tol = tol_for(ref["method"])
     pairs = {"estimate": "beta", "se": "se", "ci_low": "ci_lb", "ci_high": "ci_ub",
              "pi_low": "pi_lb", "pi_high": "pi_ub", "tau2": "tau2", "I2": "I2", "H2": "H2",
              "Q": "QE", "Q_p": "QEp", "p_value": "pval", "tau2_ci_low": "tau2_ci_lb",
@@ -75,10 +75,11 @@ def _compare(out: dict, ref: dict):
         if want is None:
             assert out[mine] is None
             continue
-        assert abs(out[mine] - want) <= TOL * (1 + abs(want)), (mine, out[mine], want)
+        rtol = Q_PROFILE if mine.startswith("tau2_ci") else tol
+        assert close(out[mine], want, rtol), (mine, out[mine], want)
     assert out["k"] == ref["k"] and out["Q_df"] == ref["QEdf"]
     for s, w in zip(out["studies"], ref["weights"], strict=True):
-        assert abs(s["weight"] - w) <= TOL * (1 + abs(w))
+        assert close(s["weight"], w, tol)
 
 
 @pytest.mark.parametrize(
@@ -114,13 +115,14 @@ def test_pool_mh_and_peto(tmp_path, capsys):
     assert status == 0
     res = json.loads(out)
     want = next(c for c in REF["peto"] if c["dataset"] == "yusuf1985_t6")
-    assert abs(res["estimate"] - want["beta"]) < 1e-10
+    assert close(res["estimate"], want["beta"], CLOSED_FORM)
     # double-zero studies are reported, counted in k, and warned about
     assert res["k"] == want["k"] and len(res["excluded"]) == 3
     assert "double-zero" in err
     status, out, _ = _run(capsys, "pool", str(path), "--method", "MH", "--json")
+    assert status == 0
     want = next(c for c in REF["mh"] if c["id"] == "yusuf1985_t6-OR")
-    assert abs(json.loads(out)["estimate"] - want["beta"]) < 1e-10
+    assert close(json.loads(out)["estimate"], want["beta"], CLOSED_FORM)
 
 
 def test_pool_text_summary(tmp_path, capsys):
@@ -165,28 +167,36 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("name,header,rows,needle", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_exit_2_one_line(tmp_path, name, header, rows, needle):
-    path = _write(tmp_path / "bad.csv", header, rows)
-    proc = subprocess.run([sys.executable, "-m", "acu_meta.cli", "pool", str(path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
+def _one_error_line(status, out, err, path, needle):
+    assert status == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("acu-meta: error: ")
     assert str(path) in lines[0] and needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("name,header,rows,needle", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_exit_2_one_line(tmp_path, capsys, name, header, rows, needle):
+    path = _write(tmp_path / "bad.csv", header, rows)
+    _one_error_line(*_run(capsys, "pool", str(path)), path, needle)
 
 
 @pytest.mark.parametrize("content,needle", [(b"", "file is empty"),
                                             (b"\x89PNG\r\n\x1a\n\x00\x00", "binary content")])
-def test_empty_or_binary_file(tmp_path, content, needle):
+def test_empty_or_binary_file(tmp_path, capsys, content, needle):
     path = tmp_path / "f.csv"
     path.write_bytes(content)
+    _one_error_line(*_run(capsys, "pool", str(path)), path, needle)
+
+
+def test_bad_input_subprocess_exit_2_no_traceback(tmp_path):
+    """The real command, once: exit status 2, nothing on stdout, one line, no traceback."""
+    name, header, rows, needle = BAD[2]  # non-numeric
+    path = _write(tmp_path / "bad.csv", header, rows)
     proc = subprocess.run([sys.executable, "-m", "acu_meta.cli", "pool", str(path)],
                           capture_output=True, text=True)
-    assert proc.returncode == 2 and needle in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+    _one_error_line(proc.returncode, proc.stdout, proc.stderr, path, needle)
 
 
 def test_measure_that_does_not_fit_the_data(tmp_path, capsys):

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import DATA
+from _helpers import DATA
 
 from acu_meta import data
 
