@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from acu_meta import data
-from acu_meta.analyses import all_targets, figures
+from acu_meta.analyses import EXAMPLES_DIR, all_targets, figures
 from acu_meta.analyses.reproduction import to_frame
 from acu_meta.cli import main
 
@@ -51,7 +51,7 @@ def test_reproduce_writes_every_output(reproduced_dir):
     md = (reports / "data-checks.md").read_text()
     assert "47.6" in md and "Fanti" in md  # two known findings (tests/data/test_checks.py)
     assert "responder count" in (reports / "derived-values.csv").read_text()
-    names = sorted(figures())
+    names = sorted(figures(examples=EXAMPLES_DIR))
     written = sorted(p.name for p in (reproduced_dir / "figures").iterdir())
     assert written == sorted(f"{n}{ext}" for n in names for ext in (".png", ".svg"))
     # the printed summary counts what the report holds
@@ -76,7 +76,7 @@ def test_bad_usage_exits_2_without_traceback():
 @pytest.mark.parametrize("argv,needle", [
     (["pool"], "the following arguments are required: file"),
     (["pool", "x.csv", "--method", "XX"], "argument --method: invalid choice: 'XX'"),
-    (["network", "x.csv", "--level", "high"], "argument --level: invalid float value: 'high'"),
+    (["network", "x.csv", "--level", "high"], "argument --level: 'high' is not a number"),
 ])
 def test_usage_errors_exit_2_with_one_line(capsys, argv, needle):
     with pytest.raises(SystemExit) as exc:

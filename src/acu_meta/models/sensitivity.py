@@ -711,7 +711,7 @@ def baujat_coordinates(y, v, estimate: float, tau2: float, method: str,
     ``x_i = (y_i - b)^2 / (v_i + tau2)`` with the full model's estimate b and tau2 (the terms
     of the generalized Q); ``y_i = (b - b_(-i))^2 / vb_(-i)``, b_(-i) and vb_(-i) from
     :func:`leave_one_out` (same method and test). Validated against metafor 3.8.1 ``baujat()``
-    on dat.bcg (FE, DL, REML; ``tests/test_plots.py``).
+    on dat.bcg (FE, DL, REML; ``tests/plots/test_plots.py``).
     """
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)

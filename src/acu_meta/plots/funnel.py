@@ -91,7 +91,7 @@ def funnel(
     *result* is anything with the drawable shape (:class:`~acu_meta.results.PooledResult`):
     its study rows' yi and vi, and the estimate of its pooled row (no pooled line or pseudo-CI
     when it has none). Nothing is fitted. Checked against the baseline image in
-    ``tests/test_plots.py``.
+    ``tests/plots/test_plots.py``.
     """
     sr, ratio = result.study_rows, is_ratio(result.measure)
     estimate = _pooled_estimate(result)
@@ -170,7 +170,7 @@ def _labbe_line(measure: str, estimate: float, grid: np.ndarray) -> np.ndarray:
 def baujat_values(result: MetaResult | BaujatResult) -> tuple[np.ndarray, np.ndarray]:
     """metafor's baujat() coordinates (x, y): see :func:`acu_meta.results.baujat`, which
     computes them with the model layer's leave-one-out refits. Validated against metafor 3.8.1
-    baujat() on dat.bcg (FE, DL, REML; ``tests/test_plots.py``)."""
+    baujat() on dat.bcg (FE, DL, REML; ``tests/plots/test_plots.py``)."""
     b = result if isinstance(result, BaujatResult) else _baujat_result(result)
     return b.x, b.y
 

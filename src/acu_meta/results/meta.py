@@ -618,8 +618,8 @@ def pool(
     -----
     Validated against metafor 3.8.1 (``rma``, ``rma.mh``, ``rma.peto``, ``predict``,
     ``confint``) on the fixture grid in ``tests/fixtures/metafor_reference.json``
-    (``tests/test_metafor_reference.py``): closed forms to 1e-10, iterative estimators to 1e-8;
-    the profiles in ``tests/test_models_properties.py``.
+    (``tests/models/test_metafor_reference.py``): closed forms to 1e-10, iterative estimators to
+    1e-8; the profiles in ``tests/models/test_models_properties.py``.
     """
     prof, level = _setup(method, hksj, profile, exact, level)
     es = _effect_sizes(es, measure, prof.exact_j, study, dict(data))

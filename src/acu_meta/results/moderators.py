@@ -11,7 +11,7 @@ tests, QE for residual heterogeneity, QM for the moderators, pseudo-R2 as metafo
 (``100 (tau2_RE - tau2_ME) / tau2_RE``, floored at 0).
 
 Validated against metafor 3.8.1 on dat.bcg (alloc subgroups; ablat meta-regression):
-``tests/fixtures/metafor_reference.json``, checked in ``tests/test_metafor_reference.py``.
+``tests/fixtures/metafor_reference.json``, checked in ``tests/models/test_metafor_reference.py``.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def metareg(
     """Mixed-effects meta-regression of ``es`` on moderators ``mods`` (an intercept is added).
 
     Validated against metafor 3.8.1 ``rma(yi, vi, mods = ~ ablat, data = dat.bcg)`` for REML,
-    DL, ML and PM with tests z and knha (``tests/test_metafor_reference.py``).
+    DL, ML and PM with tests z and knha (``tests/models/test_metafor_reference.py``).
     """
     level = level / 100 if level > 1 else float(level)
     ok = np.isfinite(es.yi) & np.isfinite(es.vi)
@@ -278,7 +278,7 @@ def subgroups(
     Notes
     -----
     Validated against metafor 3.8.1 on dat.bcg by allocation (separate and common tau2,
-    ``tests/test_metafor_reference.py``).
+    ``tests/models/test_metafor_reference.py``).
     """
     labels = np.asarray([str(g) for g in groups])
     if len(labels) != len(es.yi):

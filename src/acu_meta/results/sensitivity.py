@@ -827,7 +827,7 @@ def baujat(result: MetaResult) -> BaujatResult:
     Notes
     -----
     Validated against metafor 3.8.1 ``baujat()`` on dat.bcg (FE, DL and REML;
-    ``tests/fixtures/metafor_baujat.json``, ``tests/test_plots.py``): closed forms to 1e-10,
+    ``tests/fixtures/metafor_baujat.json``, ``tests/plots/test_plots.py``): closed forms to 1e-10,
     REML to 1e-7.
     """
     inp = _inputs(result)
@@ -1156,7 +1156,7 @@ def small_study_effects(result: MetaResult) -> BiasSummary:
     Notes
     -----
     The numbers are those of :func:`regtest`, :func:`ranktest`, :func:`trimfill` and
-    :func:`fsn`, validated against metafor 3.8.1 in ``tests/test_sensitivity.py``.
+    :func:`fsn`, validated against metafor 3.8.1 in ``tests/results/test_sensitivity.py``.
     """
     inp = _inputs(result)
     values: dict = {}
