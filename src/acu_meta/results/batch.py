@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..models import TAU2_METHODS, ModelError
+from ..models import ModelError, registry
 from ..models.batch import fit_many
+from ..numeric import t_crit, z_crit
 
 _ARRAYS = ("k", "estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "tau2", "I2",
            "H2", "Q", "Q_p", "pi_low", "pi_high", "converged", "refitted")
@@ -33,7 +34,8 @@ class BatchResult:
 
     Arrays (read-only, length ``B``): ``k`` (studies in the row), ``estimate``, ``se``,
     ``statistic``, ``p_value``, ``ci_low``, ``ci_high``, ``tau2``, ``I2`` and ``H2`` (I2 in
-    percent: tau2-based for random-effects models, ``(Q - df) / Q`` for FE), ``Q`` and ``Q_p``
+    percent: tau2-based for random-effects models, Q-based for FE, see
+    :func:`acu_meta.numeric.i2_from_q`), ``Q`` and ``Q_p``
     (inverse-variance heterogeneity test), ``pi_low``, ``pi_high`` (metafor's prediction
     interval), ``converged`` (False only for rows without a study) and ``refitted`` (rows the
     batch engine's safety net handed to the single-fit engine).
@@ -80,11 +82,10 @@ class BatchResult:
 
 def _crit(k: np.ndarray, hksj: bool, level: float) -> np.ndarray:
     """Normal quantile, or t with k - 1 df under HKSJ (rows with k > 1), as pool()."""
-    q = 0.5 + level / 2
-    crit = np.full(k.shape, stats.norm.ppf(q))
+    crit = np.full(k.shape, z_crit(level))
     if hksj:
         for kk in np.unique(k[k > 1]):
-            crit[k == kk] = stats.t.ppf(q, kk - 1)
+            crit[k == kk] = t_crit(level, kk - 1)
     return crit
 
 
@@ -98,7 +99,8 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
         Effect sizes and sampling variances, shape ``(B, k)``. NaN marks an absent study, so
         rows may hold different numbers of studies.
     method
-        FE, DL, REML, ML, PM, EB, SJ, HE or HS (definitions as :func:`acu_meta.results.pool`).
+        A tau2 method with a batch estimator, ``registry.names(batch=True)``: FE, DL, REML, ML,
+        PM, EB, SJ, HE or HS (definitions as :func:`acu_meta.results.pool`).
     hksj
         Hartung-Knapp-Sidik-Jonkman CI and test (t with k - 1 df), rows with k > 1.
     level
@@ -112,6 +114,12 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
         Rows with one study: tau2 = 0, estimate = yi. Rows without a study: NaN, ``converged``
         False.
 
+    Raises
+    ------
+    ModelError
+        An unknown method, or a registered one without a batch estimator (the message names
+        it), or bad input.
+
     Notes
     -----
     Validated against the single-fit :func:`acu_meta.results.pool` (1e-10 relative for every
@@ -120,9 +128,7 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     1e-8) on the ``rand-*`` and ``rand10-*`` sets of ``tests/fixtures/metafor_reference.json``
     (``tests/test_batch.py``).
     """
-    method = method.upper()
-    if method not in TAU2_METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(TAU2_METHODS)}")
+    method = registry.get(method).name  # ModelError (a ValueError) for an unknown method
     level = level / 100 if level > 1 else float(level)
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 100")
