@@ -29,19 +29,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
+from .numeric import hedges_j
 from .results.batch import pool_many
 
 METHODS = ("DL", "REML", "REML+HKSJ", "PM")
 K_VALUES = tuple(range(2, 11))
 TAU2_VALUES = (0.0, 0.02, 0.05, 0.1)
 MU_VALUES = (0.2, 0.5)
-
-
-def _hedges_j(m: np.ndarray) -> np.ndarray:
-    """metafor's exact small-sample correction J(m) = gamma(m/2) / (sqrt(m/2) gamma((m-1)/2))."""
-    return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
 
 
 def simulate_smd(k: int, reps: int, mu: float, tau2: float, rng: np.random.Generator,
@@ -65,7 +61,7 @@ def simulate_smd(k: int, reps: int, mu: float, tau2: float, rng: np.random.Gener
     theta = mu + np.sqrt(tau2) * rng.standard_normal((reps, k))
     md = theta + np.sqrt(1 / n1 + 1 / n2) * rng.standard_normal((reps, k))
     s2 = rng.chisquare(N - 2) / (N - 2)
-    g = _hedges_j(N - 2) * md / np.sqrt(s2)
+    g = hedges_j(N - 2) * md / np.sqrt(s2)
     return g, 1 / n1 + 1 / n2 + g**2 / (2 * N)
 
 
