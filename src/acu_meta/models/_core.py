@@ -61,7 +61,7 @@ class Fit:
     vt: float  # "typical" within-study variance (metafor's s^2)
     weights: np.ndarray  # 1 / (v_i + tau2)
     s2_hksj: float  # Knapp-Hartung scale factor (1 when not used)
-    iterations: int
+    iterations: int  # evaluations of the tau2 estimating function (0: closed form, fixed tau2)
 
 
 def estimate_tau2(method: str, y, v, X) -> tuple[float, int]:

@@ -117,6 +117,54 @@ def order_treatments(treatments, reference: str | None) -> list[str]:
     return seen
 
 
+def _binary_block(measure: str, events, n) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """One study's binary contrasts against its first (baseline) arm and their covariance.
+
+    escalc's default correction per study: 1/2 added to events and non-events of every arm
+    when any arm has a zero cell."""
+    ev = np.asarray(events, dtype=float)
+    nn = np.asarray(n, dtype=float)
+    if np.any((ev == 0) | (ev == nn)):
+        ev, nn = ev + 0.5, nn + 1.0
+    a_b, n_b = ev[0], nn[0]
+    y = []
+    for j in range(1, len(ev)):
+        es = escalc(measure, ai=[ev[j]], n1i=[nn[j]], ci=[a_b], n2i=[n_b], add=0)
+        y.append((es.yi[0], es.vi[0]))
+    if measure == "OR":
+        cov = 1 / a_b + 1 / (n_b - a_b)
+    elif measure == "RR":
+        cov = 1 / a_b - 1 / n_b
+    else:
+        cov = (a_b / n_b) * (1 - a_b / n_b) / n_b
+    return y, np.full((len(y), len(y)), cov)
+
+
+def _continuous_block(measure: str, mean, sd, n) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """One study's MD or SMD contrasts against its first (baseline) arm and their covariance."""
+    y = []
+    for j in range(1, len(mean)):
+        es = escalc(measure, m1i=[mean[j]], sd1i=[sd[j]], n1i=[n[j]], m2i=[mean[0]],
+                    sd2i=[sd[0]], n2i=[n[0]])
+        y.append((es.yi[0], es.vi[0]))
+    if measure == "MD":
+        return y, np.full((len(y), len(y)), sd[0] ** 2 / n[0])
+    g = np.array([v[0] for v in y])
+    return y, 1 / n[0] + np.outer(g, g) / (2 * sum(n))
+
+
+def _check_arm_inputs(measure: str, events, n, mean, sd) -> bool:
+    """Whether *measure* is binary; NetworkError when its arm-level inputs are missing."""
+    if measure not in ("OR", "RR", "RD", "MD", "SMD"):
+        raise NetworkError(f"network measure must be OR, RR, RD, MD or SMD, not {measure}")
+    binary = measure in ("OR", "RR", "RD")
+    if binary and (events is None or n is None):
+        raise NetworkError(f"measure {measure} needs events and n per arm")
+    if not binary and (mean is None or sd is None or n is None):
+        raise NetworkError(f"measure {measure} needs mean, sd and n per arm")
+    return binary
+
+
 def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, mean=None,
                         sd=None, reference: str | None = None) -> tuple[Contrasts, list[str]]:
     """Build the contrast data from arm-level rows (one row per study arm)."""
@@ -128,13 +176,7 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
     by_study: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(study):
         by_study[s].append(i)
-    binary = measure in ("OR", "RR", "RD")
-    if binary and (events is None or n is None):
-        raise NetworkError(f"measure {measure} needs events and n per arm")
-    if not binary and measure in ("MD", "SMD") and (mean is None or sd is None or n is None):
-        raise NetworkError(f"measure {measure} needs mean, sd and n per arm")
-    if measure not in ("OR", "RR", "RD", "MD", "SMD"):
-        raise NetworkError(f"network measure must be OR, RR, RD, MD or SMD, not {measure}")
+    binary = _check_arm_inputs(measure, events, n, mean, sd)
     rows_s, rows_t1, rows_t2, ys, designs = [], [], [], [], []
     blocks = []
     edges = []
@@ -146,44 +188,16 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
         if len(set(trts)) < len(trts):
             raise NetworkError(f"study {s!r} lists treatment {trts[0]!r} twice")
         idx = sorted(idx, key=lambda i: rank[treatment[i]])
-        base = idx[0]
-        arms = idx[1:]
+        base, arms = idx[0], idx[1:]
         for i in idx:
             n_by_t[treatment[i]] += float(n[i])
-        for i in arms:
-            edges.append((treatment[i], treatment[base]))
+        edges += [(treatment[i], treatment[base]) for i in arms]
         if binary:
-            ev = np.array([float(events[i]) for i in idx])
-            nn = np.array([float(n[i]) for i in idx])
-            if np.any((ev == 0) | (ev == nn)):
-                ev, nn = ev + 0.5, nn + 1.0
-            a_b, n_b = ev[0], nn[0]
-            y = []
-            for j in range(1, len(idx)):
-                es = escalc(measure, ai=[ev[j]], n1i=[nn[j]], ci=[a_b], n2i=[n_b], add=0)
-                y.append((es.yi[0], es.vi[0]))
-            if measure == "OR":
-                cov = 1 / a_b + 1 / (n_b - a_b)
-            elif measure == "RR":
-                cov = 1 / a_b - 1 / n_b
-            else:
-                cov = (a_b / n_b) * (1 - a_b / n_b) / n_b
-            covm = np.full((len(arms), len(arms)), cov)
+            y, block = _binary_block(measure, [float(events[i]) for i in idx],
+                                     [float(n[i]) for i in idx])
         else:
-            m = [float(mean[i]) for i in idx]
-            sdv = [float(sd[i]) for i in idx]
-            nn = [float(n[i]) for i in idx]
-            y = []
-            for j in range(1, len(idx)):
-                es = escalc(measure, m1i=[m[j]], sd1i=[sdv[j]], n1i=[nn[j]], m2i=[m[0]],
-                            sd2i=[sdv[0]], n2i=[nn[0]])
-                y.append((es.yi[0], es.vi[0]))
-            if measure == "MD":
-                covm = np.full((len(arms), len(arms)), sdv[0] ** 2 / nn[0])
-            else:
-                g = np.array([v[0] for v in y])
-                covm = 1 / nn[0] + np.outer(g, g) / (2 * sum(nn))
-        block = covm.copy()
+            y, block = _continuous_block(measure, [float(mean[i]) for i in idx],
+                                         [float(sd[i]) for i in idx], [float(n[i]) for i in idx])
         np.fill_diagonal(block, [v[1] for v in y])
         blocks.append(block)
         design = ":".join(treatment[i] for i in idx)
@@ -194,9 +208,8 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
             ys.append(y[j][0])
             designs.append(design)
     _check_connected(edges, order)
-    V = _block_diag(blocks)
-    return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys), V,
-                     tuple(designs), dict(n_by_t)), order
+    return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys),
+                     _block_diag(blocks), tuple(designs), dict(n_by_t)), order
 
 
 def contrasts_from_table(study, treat1, treat2, yi, vi, cov=None, measure: str = "GEN",

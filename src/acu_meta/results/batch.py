@@ -248,6 +248,31 @@ def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int |
     Validated in ``tests/test_batch.py``: for k = 16, 65,535 subsets, the full-set row equals
     :func:`acu_meta.results.pool` and random subsets equal pool() on the subset.
     """
+    y, v, studies, method = _gosh_inputs(yi, vi, method, studies)
+    k = len(y)
+    n_all = 2**k - 1
+    exact = k <= _EXACT_MAX_K and (max_subsets is None or n_all <= max_subsets)
+    n = n_all if exact else int(max_subsets or _DEFAULT_SAMPLE)
+    rng = None if exact else np.random.default_rng(seed)
+    members = np.zeros((n, k), dtype=bool)
+    out = {c: np.empty(n) for c in ("estimate", "se", "tau2", "I2", "H2", "Q")}
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        m = (_membership(np.arange(start + 1, stop + 1, dtype=np.int64), k) if exact
+             else _random_subsets(rng, stop - start, k))
+        members[start:stop] = m
+        r = pool_many(np.where(m, y, np.nan), np.where(m, v, np.nan), method=method, hksj=hksj)
+        for c in out:
+            out[c][start:stop] = getattr(r, c)
+    return GoshResult(
+        method=method.upper(), hksj=bool(hksj), exact=exact, studies=studies,
+        subsets=_readonly(members), k_subset=_readonly(members.sum(axis=1)),
+        **{c: _readonly(a) for c, a in out.items()},
+    )
+
+
+def _gosh_inputs(yi, vi, method: str, studies):
+    """y, v, study labels and method of a GOSH run (from arrays or a MetaResult), checked."""
     from .meta import MetaResult
 
     if isinstance(yi, MetaResult):
@@ -262,36 +287,18 @@ def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int |
         raise ValueError("yi and vi must have the same length")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v)) and np.all(v > 0)):
         raise ModelError("yi must be finite and vi finite and positive")
-    k = len(y)
-    if k == 0:
+    if len(y) == 0:
         raise ModelError("no studies")
     studies = tuple(str(s) for s in studies) if studies is not None else tuple(
-        f"S{j + 1}" for j in range(k))
-    n_all = 2**k - 1
-    exact = k <= _EXACT_MAX_K and (max_subsets is None or n_all <= max_subsets)
-    if exact:
-        n = n_all
-    else:
-        n = int(max_subsets or _DEFAULT_SAMPLE)
-        rng = np.random.default_rng(seed)
-    members = np.zeros((n, k), dtype=bool)
-    out = {c: np.empty(n) for c in ("estimate", "se", "tau2", "I2", "H2", "Q")}
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        if exact:
-            m = _membership(np.arange(start + 1, stop + 1, dtype=np.int64), k)
-        else:
-            m = rng.random((stop - start, k)) < 0.5
-            empty = ~m.any(axis=1)
-            while empty.any():
-                m[empty] = rng.random((int(empty.sum()), k)) < 0.5
-                empty = ~m.any(axis=1)
-        members[start:stop] = m
-        r = pool_many(np.where(m, y, np.nan), np.where(m, v, np.nan), method=method, hksj=hksj)
-        for c in out:
-            out[c][start:stop] = getattr(r, c)
-    return GoshResult(
-        method=method.upper(), hksj=bool(hksj), exact=exact, studies=studies,
-        subsets=_readonly(members), k_subset=_readonly(members.sum(axis=1)),
-        **{c: _readonly(a) for c, a in out.items()},
-    )
+        f"S{j + 1}" for j in range(len(y)))
+    return y, v, studies, method
+
+
+def _random_subsets(rng, n: int, k: int) -> np.ndarray:
+    """n random subsets (each study in with probability 1/2), empty draws redrawn (metafor)."""
+    m = rng.random((n, k)) < 0.5
+    empty = ~m.any(axis=1)
+    while empty.any():
+        m[empty] = rng.random((int(empty.sum()), k)) < 0.5
+        empty = ~m.any(axis=1)
+    return m
