@@ -287,7 +287,7 @@ def _tau2_ml(y, v, m, k, reml):
     ``_SCREEN`` geometric points up to ``hi``. A row whose score changes sign at most once there
     has a single bracketed maximum (or tau2 = 0 when the score is <= 0 at 0 and negative
     throughout), refined by safeguarded Newton. Rows with several sign changes take the full
-    path (:func:`_tau2_ml_full`: the single engine's 64-point grid with log-likelihoods), and
+    path (:func:`_tau2_ml_full`: the single engine's grid with log-likelihoods), and
     the equality with the single engine is checked by the tests on random and multimodal data.
     """
     n = len(k)

@@ -71,13 +71,6 @@ class Tau2Estimator:
                              f"fit_many / pool_many support {', '.join(names(batch=True))}")
         return self.batch
 
-    def require_network(self) -> Callable:
-        """The network estimator; :class:`~acu_meta.errors.ModelError` when there is none."""
-        if self.network is None:
-            raise ModelError(f"tau2 method {self.name} is not available for the network "
-                             f"model; use one of {', '.join(names(network=True))}")
-        return self.network
-
 
 _REGISTRY: dict[str, Tau2Estimator] = {}
 
