@@ -29,19 +29,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
+from .numeric import hedges_j
 from .results.batch import pool_many
 
 METHODS = ("DL", "REML", "REML+HKSJ", "PM")
 K_VALUES = tuple(range(2, 11))
 TAU2_VALUES = (0.0, 0.02, 0.05, 0.1)
 MU_VALUES = (0.2, 0.5)
-
-
-def _hedges_j(m: np.ndarray) -> np.ndarray:
-    """metafor's exact small-sample correction J(m) = gamma(m/2) / (sqrt(m/2) gamma((m-1)/2))."""
-    return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
 
 
 def simulate_smd(k: int, reps: int, mu: float, tau2: float, rng: np.random.Generator,
@@ -65,7 +61,7 @@ def simulate_smd(k: int, reps: int, mu: float, tau2: float, rng: np.random.Gener
     theta = mu + np.sqrt(tau2) * rng.standard_normal((reps, k))
     md = theta + np.sqrt(1 / n1 + 1 / n2) * rng.standard_normal((reps, k))
     s2 = rng.chisquare(N - 2) / (N - 2)
-    g = _hedges_j(N - 2) * md / np.sqrt(s2)
+    g = hedges_j(N - 2) * md / np.sqrt(s2)
     return g, 1 / n1 + 1 / n2 + g**2 / (2 * N)
 
 
@@ -138,51 +134,66 @@ def coverage_study(
     k_values = [int(k) for k in k_values]
     n_fits = len(k_values) * len(tau2_values) * len(mu_values) * reps * len(methods)
     if progress is None:
-        try:
-            import tqdm  # noqa: F401
-            progress = n_fits > 200_000
-        except ImportError:
-            progress = False
+        progress = n_fits > 200_000 and _has_tqdm()
     rows = []
     for k in _progress(k_values, bool(progress), len(k_values)):
-        cells, ys, vs = [], [], []
-        for tau2 in tau2_values:
-            for mu in mu_values:
-                rng = np.random.default_rng([seed, k, round(tau2 * 1e6), round(mu * 1e6)])
-                y, v = simulate_smd(k, reps, mu, tau2, rng, n_range)
-                cells.append((tau2, mu))
-                ys.append(y)
-                vs.append(v)
-        Y, V = np.concatenate(ys), np.concatenate(vs)
+        cells, Y, V = _draw_cells(k, tau2_values, mu_values, reps, seed, n_range)
         mus = np.repeat([mu for _, mu in cells], reps)
         taus = np.repeat([np.sqrt(t) for t, _ in cells], reps)
         for label, method, hksj in specs:
             r = pool_many(Y, V, method=method, hksj=hksj, level=level)
-            ci_cov = ((r.ci_low <= mus) & (mus <= r.ci_high)).astype(float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pi_cov = np.where(
-                    taus > 0,
-                    stats.norm.cdf((r.pi_high - mus) / taus)
-                    - stats.norm.cdf((r.pi_low - mus) / taus),
-                    ((r.pi_low <= mus) & (mus <= r.pi_high)).astype(float),
-                )
-            for c, (tau2, mu) in enumerate(cells):
-                sl = slice(c * reps, (c + 1) * reps)
-                ok = r.converged[sl]
-                for interval, cov, width in (
-                    ("CI", ci_cov[sl], (r.ci_high - r.ci_low)[sl]),
-                    ("PI", pi_cov[sl], (r.pi_high - r.pi_low)[sl]),
-                ):
-                    cov, width = cov[ok], width[ok]
-                    n = len(cov)
-                    rows.append({
-                        "method": label, "interval": interval, "mu": mu, "k": k,
-                        "tau2": tau2, "level": level, "reps": n, "coverage": cov.mean(),
-                        "mc_se": cov.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
-                        "mean_width": width.mean(),
-                        "width_mc_se": width.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
-                    })
+            rows += _coverage_rows(r, label, k, cells, mus, taus, reps, level)
     return pd.DataFrame(rows)
+
+
+def _has_tqdm() -> bool:
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _draw_cells(k, tau2_values, mu_values, reps, seed, n_range):
+    """The simulated data of every (tau2, mu) cell for one k, stacked: cells, Y, V."""
+    cells, ys, vs = [], [], []
+    for tau2 in tau2_values:
+        for mu in mu_values:
+            rng = np.random.default_rng([seed, k, round(tau2 * 1e6), round(mu * 1e6)])
+            y, v = simulate_smd(k, reps, mu, tau2, rng, n_range)
+            cells.append((tau2, mu))
+            ys.append(y)
+            vs.append(v)
+    return cells, np.concatenate(ys), np.concatenate(vs)
+
+
+def _coverage_rows(r, label, k, cells, mus, taus, reps, level) -> list[dict]:
+    """CI and PI coverage and width of one method's fits, one row per cell and interval."""
+    ci_cov = ((r.ci_low <= mus) & (mus <= r.ci_high)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pi_cov = np.where(
+            taus > 0,
+            stats.norm.cdf((r.pi_high - mus) / taus) - stats.norm.cdf((r.pi_low - mus) / taus),
+            ((r.pi_low <= mus) & (mus <= r.pi_high)).astype(float),
+        )
+    rows = []
+    for c, (tau2, mu) in enumerate(cells):
+        sl = slice(c * reps, (c + 1) * reps)
+        ok = r.converged[sl]
+        for interval, cov, width in (
+            ("CI", ci_cov[sl], (r.ci_high - r.ci_low)[sl]),
+            ("PI", pi_cov[sl], (r.pi_high - r.pi_low)[sl]),
+        ):
+            cov, width = cov[ok], width[ok]
+            n = len(cov)
+            rows.append({
+                "method": label, "interval": interval, "mu": mu, "k": k,
+                "tau2": tau2, "level": level, "reps": n, "coverage": cov.mean(),
+                "mc_se": cov.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+                "mean_width": width.mean(),
+                "width_mc_se": width.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+            })
+    return rows
 
 
 def coverage_table(df: pd.DataFrame, interval: str = "CI", k_max: int | None = None,

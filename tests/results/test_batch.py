@@ -18,7 +18,6 @@ from _helpers import fixture_json, gosh_example
 from tolerances import ITERATIVE, MC_SE, SAME_ENGINE
 
 from acu_meta.models import TAU2_METHODS, ModelError, fit
-from acu_meta.models import batch as engine
 from acu_meta.results import pool
 from acu_meta.results.batch import BatchResult, GoshResult, gosh, pool_many
 
@@ -159,7 +158,7 @@ def test_multimodal_likelihood_gives_the_global_maximum(method):
 def test_safety_net_refits_rows_with_the_single_engine(monkeypatch):
     """With the Newton iteration cut to one step no bracket converges: every iterative row is
     handed to the single engine, and the numbers are unchanged."""
-    monkeypatch.setattr(engine, "_MAXITER", 1)
+    monkeypatch.setattr("acu_meta.models._tau2_batch._MAXITER", 1)
     for method in ("REML", "PM"):
         res = pool_many(Y[:40], V[:40], method=method)
         assert res.refitted.sum() > 10 and res.converged.all()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import numeric
 from ._tables import decimals
 
 __all__ = [
@@ -82,24 +82,15 @@ def implied_denominators(events: int, percent_text: str) -> list[int]:
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval for a binomial proportion, as a fraction.
-
-    Beta-quantile form; agrees with R's ``binom.test(k, n)$conf.int``.
-    """
-    a = 1.0 - level
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
-    return lo, hi
+    """Exact (Clopper-Pearson) interval for k/n, as a fraction (R's ``binom.test(k, n)``);
+    the formula is :func:`acu_meta.numeric.clopper_pearson`."""
+    return numeric.clopper_pearson(k, n, level)
 
 
 def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion, as a fraction (``prop.test`` without
-    continuity correction)."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
+    """Wilson score interval for k/n, as a fraction (``prop.test`` without continuity
+    correction); the formula is :func:`acu_meta.numeric.wilson`."""
+    return numeric.wilson(k, n, level)
 
 
 def _fmt(x: float, d: int) -> str:

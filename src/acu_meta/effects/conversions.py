@@ -37,12 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .escalc import EffectSizeError, hedges_j
-
-
-def _z(level: float) -> float:
-    level = level / 100 if level > 1 else level
-    return float(stats.norm.ppf(0.5 + level / 2))
+from .. import numeric
+from ..numeric import hedges_j
+from .escalc import EffectSizeError
 
 
 def se_from_ci(lower, upper, level: float = 0.95, log: bool = False) -> np.ndarray:
@@ -54,7 +51,7 @@ def se_from_ci(lower, upper, level: float = 0.95, log: bool = False) -> np.ndarr
         lo, hi = np.log(lo), np.log(hi)
     if np.any(hi < lo):
         raise EffectSizeError("CI upper limit is below the lower limit")
-    return (hi - lo) / (2 * _z(level))
+    return numeric.se_from_ci(lo, hi, level)
 
 
 def from_ci(estimate, lower, upper, level: float = 0.95, log: bool = False):
@@ -107,6 +104,36 @@ def _eta(n):
     return 2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
 
 
+def _s1(n, median, a, b, luo: bool) -> tuple[float, float]:
+    """Scenario S1 {min, median, max}: mean (Luo or Wan) and Wan's SD."""
+    if luo:
+        w = 4 / (4 + n**0.75)
+        mean = w * (a + b) / 2 + (1 - w) * median
+    else:
+        mean = (a + 2 * median + b) / 4
+    return mean, (b - a) / _xi(n)
+
+
+def _s2(n, median, q1, q3, luo: bool) -> tuple[float, float]:
+    """Scenario S2 {q1, median, q3}: mean (Luo or Wan) and Wan's SD."""
+    if luo:
+        w = 0.7 + 0.39 / n
+        mean = w * (q1 + q3) / 2 + (1 - w) * median
+    else:
+        mean = (q1 + median + q3) / 3
+    return mean, (q3 - q1) / _eta(n)
+
+
+def _s3(n, median, q1, q3, a, b, luo: bool) -> tuple[float, float]:
+    """Scenario S3 {min, q1, median, q3, max}: mean (Luo or Wan) and Wan's SD."""
+    sd = (b - a) / (2 * _xi(n)) + (q3 - q1) / (2 * _eta(n))
+    if luo:
+        w1 = 2.2 / (2.2 + n**0.75)
+        w2 = 0.7 - 0.72 / n**0.55
+        return w1 * (a + b) / 2 + w2 * (q1 + q3) / 2 + (1 - w1 - w2) * median, sd
+    return (a + 2 * q1 + 2 * median + 2 * q3 + b) / 8, sd
+
+
 def mean_sd_from_median(
     n: int,
     median: float,
@@ -146,30 +173,11 @@ def mean_sd_from_median(
     if mm not in ("luo", "wan"):
         raise EffectSizeError("mean_method must be 'luo' or 'wan'")
     if has_iqr and has_range:
-        scen = "S3"
-        sd = (maximum - minimum) / (2 * _xi(n)) + (q3 - q1) / (2 * _eta(n))
-        if mm == "luo":
-            w1 = 2.2 / (2.2 + n**0.75)
-            w2 = 0.7 - 0.72 / n**0.55
-            mean = w1 * (minimum + maximum) / 2 + w2 * (q1 + q3) / 2 + (1 - w1 - w2) * median
-        else:
-            mean = (minimum + 2 * q1 + 2 * median + 2 * q3 + maximum) / 8
+        scen, (mean, sd) = "S3", _s3(n, median, q1, q3, minimum, maximum, mm == "luo")
     elif has_range:
-        scen = "S1"
-        sd = (maximum - minimum) / _xi(n)
-        if mm == "luo":
-            w = 4 / (4 + n**0.75)
-            mean = w * (minimum + maximum) / 2 + (1 - w) * median
-        else:
-            mean = (minimum + 2 * median + maximum) / 4
+        scen, (mean, sd) = "S1", _s1(n, median, minimum, maximum, mm == "luo")
     else:
-        scen = "S2"
-        sd = (q3 - q1) / _eta(n)
-        if mm == "luo":
-            w = 0.7 + 0.39 / n
-            mean = w * (q1 + q3) / 2 + (1 - w) * median
-        else:
-            mean = (q1 + median + q3) / 3
+        scen, (mean, sd) = "S2", _s2(n, median, q1, q3, mm == "luo")
     return MeanSD(float(mean), float(sd), scen, mm, "wan")
 
 

@@ -2,7 +2,11 @@
 
 Validated against metafor 3.8.1 ``escalc()`` on dat.bcg, dat.normand1999, dat.hine1989,
 dat.yusuf1985, dat.lee2004 and hand-made sets with zero and double-zero cells
-(``tests/effects/test_escalc_metafor.py`` reads ``tests/fixtures/metafor_reference.json``).
+(``tests/models/test_metafor_reference.py`` reads ``tests/fixtures/metafor_reference.json``;
+``tests/effects/test_effects.py`` checks further cases by hand).
+
+``hedges_j`` (the small-sample correction of Hedges' g) lives in :mod:`acu_meta.numeric` and is
+importable from here as before.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
+
+from ..errors import InputError
+from ..numeric import hedges_j
 
 MEASURES = ("MD", "SMD", "ROM", "RR", "OR", "RD", "PETO", "GEN")
 RATIO_MEASURES = frozenset({"ROM", "RR", "OR", "PETO"})
@@ -31,7 +37,7 @@ MEASURE_LABELS = {
 }
 
 
-class EffectSizeError(ValueError):
+class EffectSizeError(InputError):
     """Input that cannot give an effect size; the message names the study and the argument."""
 
 
@@ -117,24 +123,6 @@ def _same_length(study, **arrays) -> int:
     if bad:
         raise EffectSizeError(f"arguments differ in length: {lengths}")
     return k
-
-
-def hedges_j(m: np.ndarray | float, exact: bool = True) -> np.ndarray:
-    """Small-sample correction factor J for Hedges' g, m = n1 + n2 - 2 degrees of freedom.
-
-    exact: ``exp(lgamma(m/2) - log(sqrt(m/2)) - lgamma((m-1)/2))`` (metafor's ``.cmicalc``).
-    approximate: ``1 - 3/(4m - 1)`` (Hedges 1981; RevMan 5 and meta write it as
-    ``1 - 3/(4N - 9)`` with N = n1 + n2, the same number).
-    """
-    m = np.asarray(m, dtype=float)
-    if exact:
-        with np.errstate(invalid="ignore"):
-            return np.where(
-                m <= 1,
-                np.nan,
-                np.exp(gammaln(m / 2) - np.log(np.sqrt(m / 2)) - gammaln((m - 1) / 2)),
-            )
-    return 1 - 3 / (4 * m - 1)
 
 
 def _continuous(measure, m1i, sd1i, n1i, m2i, sd2i, n2i, vtype, exact):
@@ -255,35 +243,54 @@ def escalc(
         raise EffectSizeError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
     if to not in ("only0", "all", "if0all", "none"):
         raise EffectSizeError(f"unknown 'to' {to!r}; use only0, all, if0all or none")
-    excluded: list[tuple[str, str]] = []
-    corrected: tuple[str, ...] = ()
-    opts = {"add": add, "to": to, "drop00": drop00, "vtype": vtype, "exact": exact}
-
     if measure == "GEN":
-        y = _arr(yi, "yi")
-        if vi is not None:
-            v = _arr(vi, "vi")
-        elif sei is not None:
-            v = _arr(sei, "sei") ** 2
-        else:
-            raise EffectSizeError("measure GEN needs 'vi' or 'sei'")
-        k = _same_length(study, yi=y, vi=v)
-        labels = _labels(study, k)
-        return EffectSizes("GEN", y, v, labels, options=opts)
-
+        return _generic(yi, vi, sei, study,
+                        {"add": add, "to": to, "drop00": drop00, "vtype": vtype, "exact": exact})
     if measure in CONTINUOUS_MEASURES:
-        a = {n: _arr(x, n) for n, x in
-             (("m1i", m1i), ("sd1i", sd1i), ("n1i", n1i), ("m2i", m2i), ("sd2i", sd2i),
-              ("n2i", n2i))}
-        k = _same_length(study, **a)
-        labels = _labels(study, k)
-        y, v = _continuous(measure, a["m1i"], a["sd1i"], a["n1i"], a["m2i"], a["sd2i"],
-                           a["n2i"], vtype, exact)
-        arms = pd.DataFrame(a)
-        opts = {"vtype": vtype, "exact": exact} if measure == "SMD" else {"vtype": vtype}
-        return EffectSizes(measure, y, v, labels, arms=arms, options=opts)
+        return _from_means(measure, (m1i, sd1i, n1i, m2i, sd2i, n2i), study, vtype, exact)
+    return _from_counts(measure, ai, bi, ci, di, n1i, n2i, study, add, to, drop00,
+                        {"add": add, "to": to, "drop00": drop00, "vtype": vtype, "exact": exact})
 
-    # binary
+
+def _generic(yi, vi, sei, study, opts: dict) -> EffectSizes:
+    """GEN: the given yi with vi (or sei squared)."""
+    y = _arr(yi, "yi")
+    if vi is not None:
+        v = _arr(vi, "vi")
+    elif sei is not None:
+        v = _arr(sei, "sei") ** 2
+    else:
+        raise EffectSizeError("measure GEN needs 'vi' or 'sei'")
+    k = _same_length(study, yi=y, vi=v)
+    return EffectSizes("GEN", y, v, _labels(study, k), options=opts)
+
+
+def _from_means(measure: str, values, study, vtype: str, exact: bool) -> EffectSizes:
+    """MD, SMD, ROM from the two groups' means, SDs and sizes."""
+    a = {n: _arr(x, n) for n, x in zip(("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"), values,
+                                       strict=True)}
+    k = _same_length(study, **a)
+    labels = _labels(study, k)
+    y, v = _continuous(measure, a["m1i"], a["sd1i"], a["n1i"], a["m2i"], a["sd2i"],
+                       a["n2i"], vtype, exact)
+    opts = {"vtype": vtype, "exact": exact} if measure == "SMD" else {"vtype": vtype}
+    return EffectSizes(measure, y, v, labels, arms=pd.DataFrame(a), options=opts)
+
+
+def _correction_mask(id0: np.ndarray, present: np.ndarray, to: str) -> np.ndarray:
+    """The studies that get the continuity correction under escalc's ``to`` rule."""
+    if to == "all":
+        return present
+    if to == "only0":
+        return id0
+    if to == "if0all":
+        return np.full(len(id0), id0.any()) & present
+    return np.zeros(len(id0), dtype=bool)
+
+
+def _from_counts(measure, ai, bi, ci, di, n1i, n2i, study, add, to, drop00,
+                 opts: dict) -> EffectSizes:
+    """RR, OR, RD, PETO from 2x2 cells, with escalc's continuity correction and drop00."""
     a_ = _arr(ai, "ai")
     c_ = _arr(ci, "ci")
     b_ = _arr(bi, "bi") if bi is not None else _arr(n1i, "n1i") - a_
@@ -292,6 +299,8 @@ def escalc(
     labels = _labels(study, k)
     arms = pd.DataFrame({"ai": a_, "n1i": a_ + b_, "ci": c_, "n2i": c_ + d_})
     a, b, c, d = a_.copy(), b_.copy(), c_.copy(), d_.copy()
+    excluded: list[tuple[str, str]] = []
+    corrected: tuple[str, ...] = ()
     id00 = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
     if drop00 and id00.any():
         for i in np.flatnonzero(id00):
@@ -299,14 +308,7 @@ def escalc(
                                         "both groups) dropped (drop00=True)"))
         a[id00] = b[id00] = c[id00] = d[id00] = np.nan
     id0 = ((a == 0) | (b == 0) | (c == 0) | (d == 0)) & ~np.isnan(a)
-    if to == "all":
-        sel = ~np.isnan(a)
-    elif to == "only0":
-        sel = id0
-    elif to == "if0all":
-        sel = np.full(k, id0.any()) & ~np.isnan(a)
-    else:
-        sel = np.zeros(k, dtype=bool)
+    sel = _correction_mask(id0, ~np.isnan(a), to)
     if add and sel.any():
         a[sel] += add
         b[sel] += add

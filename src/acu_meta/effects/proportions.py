@@ -29,40 +29,26 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
+from .. import numeric
+from ..numeric import z_crit
+
 RD_METHODS = ("wald", "wald_cc", "agresti_caffo", "newcombe", "newcombe_cc", "mn", "fm")
-
-
-def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
 
 
 def binom_ci(x: int, n: int, method: str = "clopper_pearson", level: float = 0.95,
              cc: bool = False) -> tuple[float, float]:
-    """CI of a single proportion x/n, as a fraction."""
+    """CI of a single proportion x/n, as a fraction: ``clopper_pearson`` (exact), ``wilson``
+    (``cc=True``: Newcombe's continuity-corrected method 4) or ``wald``; the formulas are
+    :func:`acu_meta.numeric.clopper_pearson`, :func:`~acu_meta.numeric.wilson` and
+    :func:`~acu_meta.numeric.wald`."""
     if not 0 <= x <= n or n < 1:
         raise ValueError("need 0 <= x <= n and n >= 1")
-    a = 1 - level
-    p = x / n
     if method == "clopper_pearson":
-        lo = 0.0 if x == 0 else float(stats.beta.ppf(a / 2, x, n - x + 1))
-        hi = 1.0 if x == n else float(stats.beta.ppf(1 - a / 2, x + 1, n - x))
-        return lo, hi
-    z = _z(level)
+        return numeric.clopper_pearson(x, n, level)
     if method == "wald":
-        h = z * math.sqrt(p * (1 - p) / n)
-        return p - h, p + h
+        return numeric.wald(x, n, level)
     if method == "wilson":
-        if not cc:
-            c = (p + z * z / (2 * n)) / (1 + z * z / n)
-            h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-            return c - h, c + h
-        # Newcombe (1998) method 4 (continuity-corrected Wilson)
-        q = 1 - p
-        lo = 0.0 if x == 0 else (2 * n * p + z * z - 1 - z * math.sqrt(
-            z * z - 2 - 1 / n + 4 * p * (n * q + 1))) / (2 * (n + z * z))
-        hi = 1.0 if x == n else (2 * n * p + z * z + 1 + z * math.sqrt(
-            z * z + 2 - 1 / n + 4 * p * (n * q - 1))) / (2 * (n + z * z))
-        return max(0.0, lo), min(1.0, hi)
+        return numeric.wilson(x, n, level, cc)
     raise ValueError("method must be clopper_pearson, wilson or wald")
 
 
@@ -104,7 +90,7 @@ def rd_ci(x1: int, n1: int, x2: int, n2: int, method: str = "newcombe",
     """CI of p1 - p2 by *method* (see the module docstring), as fractions."""
     p1, p2 = x1 / n1, x2 / n2
     d = p1 - p2
-    z = _z(level)
+    z = z_crit(level)
     if method in ("wald", "wald_cc"):
         h = z * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
         if method == "wald_cc":

@@ -1,9 +1,16 @@
 """Pooling engines: fixed and random effects with every tau2 estimator, Mantel-Haenszel, Peto,
-meta-regression. Numbers only; the public results objects are in :mod:`acu_meta.results`."""
+meta-regression, many fits at once, network meta-analysis. Numbers only; the public results
+objects are in :mod:`acu_meta.results`.
 
-from ._core import TAU2_METHODS, Fit, ModelError, estimate_tau2, fit, q_profile_ci, typical_variance
+The tau2 estimators are registered, one entry each, in :mod:`acu_meta.models.registry`.
+"""
+
+from ..errors import ModelError
+from . import registry
+from ._core import TAU2_METHODS, Fit, estimate_tau2, fit, q_profile_ci, typical_variance
 from ._mh import FixedFit, mantel_haenszel, peto
 from .batch import BatchFit, fit_many
+from .registry import Tau2Estimator
 
 __all__ = [
     "BatchFit",
@@ -12,10 +19,12 @@ __all__ = [
     "Fit",
     "FixedFit",
     "ModelError",
+    "Tau2Estimator",
     "estimate_tau2",
     "fit",
     "mantel_haenszel",
     "peto",
     "q_profile_ci",
+    "registry",
     "typical_variance",
 ]

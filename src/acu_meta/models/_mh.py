@@ -28,6 +28,8 @@ import numpy as np
 from scipy import stats
 
 from ..effects.escalc import escalc
+from ..errors import ModelError
+from ..numeric import h2_from_q, i2_from_q
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,9 @@ class FixedFit:
 
 
 def _het(Q: float, k_yi: int) -> tuple[float, float, float]:
+    """p of the Q test on k_yi - 1 df, I2 and H2 from Q (metafor: 1, 0, 1 for one study)."""
     if k_yi > 1:
-        return (float(stats.chi2.sf(Q, k_yi - 1)), max(0.0, 100 * (Q - (k_yi - 1)) / Q)
-                if Q > 0 else 0.0, Q / (k_yi - 1))
+        return float(stats.chi2.sf(Q, k_yi - 1)), i2_from_q(Q, k_yi - 1), h2_from_q(Q, k_yi - 1)
     return 1.0, 0.0, 1.0
 
 
@@ -71,7 +73,7 @@ def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True) -> Fi
         R, S = a * d / N, b * c / N
         sR, sS = R.sum(), S.sum()
         if sR == 0 or sS == 0:
-            raise ValueError("the Mantel-Haenszel odds ratio is 0 or infinite (no events or no "
+            raise ModelError("the Mantel-Haenszel odds ratio is 0 or infinite (no events or no "
                              "non-events in one group across all studies)")
         beta = float(np.log(sR / sS))
         var = (np.sum(P * R) / (2 * sR**2) + np.sum(P * S + Q_ * R) / (2 * sR * sS)
@@ -86,7 +88,7 @@ def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True) -> Fi
         R, S = a * n2 / N, c * n1 / N
         sR, sS = R.sum(), S.sum()
         if sR == 0 or sS == 0:
-            raise ValueError("the Mantel-Haenszel risk ratio is 0 or infinite")
+            raise ModelError("the Mantel-Haenszel risk ratio is 0 or infinite")
         beta = float(np.log(sR / sS))
         var = np.sum((n1 * n2 * (a + c) / N - a * c) / N) / (sR * sS)
         wts = S / sS
@@ -120,7 +122,7 @@ def peto(ai, bi, ci, di) -> FixedFit:
     V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
     sV = V.sum()
     if sV == 0:
-        raise ValueError("one of the two outcomes never occurred in any study; Peto's method "
+        raise ModelError("one of the two outcomes never occurred in any study; Peto's method "
                          "cannot be used")
     beta = float(np.sum(a - E) / sV)
     pos = V > 0

@@ -24,23 +24,34 @@ common tau2 and ``R`` having 1 on the diagonal and 1/2 between contrasts of the 
 non-reference treatment (+1 for treat1, -1 for treat2). tau2: fixed at 0 (common effect),
 REML (maximized by bracketing the REML score and Brent's method, as the pairwise engine), or
 the generalized DerSimonian-Laird method of moments ``(Q - df) / tr(P0 R)``, which reduces to
-DL for two treatments. Q is decomposed into within-design heterogeneity and between-design
-inconsistency (design-by-treatment interaction; Krahn, Binder & Koenig 2013).
+DL for two treatments: the registered methods with a network estimator
+(``registry.names(network=True)``; the estimators are in :mod:`acu_meta.models._tau2`). Q is
+decomposed into within-design heterogeneity and between-design inconsistency
+(design-by-treatment interaction; Krahn, Binder & Koenig 2013).
+
+Direct and indirect evidence (:func:`netsplit`): for every compared pair, the direct estimate
+pools the studies' own a-vs-b contrasts (inverse variance, with the network's tau2), and the
+indirect estimate is back-calculated from the network and direct estimates (Dias et al. 2010).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 from ..effects.escalc import escalc
-from ._core import ModelError
+from ..errors import ModelError
+from ..numeric import p_two_sided, pool_iv
+from . import registry
+from ._linalg import wls
 
 
-class NetworkError(ValueError):
+class NetworkError(ModelError):
     """A network that cannot be analysed (one-arm study, disconnected network, ...)."""
 
 
@@ -106,6 +117,54 @@ def order_treatments(treatments, reference: str | None) -> list[str]:
     return seen
 
 
+def _binary_block(measure: str, events, n) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """One study's binary contrasts against its first (baseline) arm and their covariance.
+
+    escalc's default correction per study: 1/2 added to events and non-events of every arm
+    when any arm has a zero cell."""
+    ev = np.asarray(events, dtype=float)
+    nn = np.asarray(n, dtype=float)
+    if np.any((ev == 0) | (ev == nn)):
+        ev, nn = ev + 0.5, nn + 1.0
+    a_b, n_b = ev[0], nn[0]
+    y = []
+    for j in range(1, len(ev)):
+        es = escalc(measure, ai=[ev[j]], n1i=[nn[j]], ci=[a_b], n2i=[n_b], add=0)
+        y.append((es.yi[0], es.vi[0]))
+    if measure == "OR":
+        cov = 1 / a_b + 1 / (n_b - a_b)
+    elif measure == "RR":
+        cov = 1 / a_b - 1 / n_b
+    else:
+        cov = (a_b / n_b) * (1 - a_b / n_b) / n_b
+    return y, np.full((len(y), len(y)), cov)
+
+
+def _continuous_block(measure: str, mean, sd, n) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """One study's MD or SMD contrasts against its first (baseline) arm and their covariance."""
+    y = []
+    for j in range(1, len(mean)):
+        es = escalc(measure, m1i=[mean[j]], sd1i=[sd[j]], n1i=[n[j]], m2i=[mean[0]],
+                    sd2i=[sd[0]], n2i=[n[0]])
+        y.append((es.yi[0], es.vi[0]))
+    if measure == "MD":
+        return y, np.full((len(y), len(y)), sd[0] ** 2 / n[0])
+    g = np.array([v[0] for v in y])
+    return y, 1 / n[0] + np.outer(g, g) / (2 * sum(n))
+
+
+def _check_arm_inputs(measure: str, events, n, mean, sd) -> bool:
+    """Whether *measure* is binary; NetworkError when its arm-level inputs are missing."""
+    if measure not in ("OR", "RR", "RD", "MD", "SMD"):
+        raise NetworkError(f"network measure must be OR, RR, RD, MD or SMD, not {measure}")
+    binary = measure in ("OR", "RR", "RD")
+    if binary and (events is None or n is None):
+        raise NetworkError(f"measure {measure} needs events and n per arm")
+    if not binary and (mean is None or sd is None or n is None):
+        raise NetworkError(f"measure {measure} needs mean, sd and n per arm")
+    return binary
+
+
 def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, mean=None,
                         sd=None, reference: str | None = None) -> tuple[Contrasts, list[str]]:
     """Build the contrast data from arm-level rows (one row per study arm)."""
@@ -117,13 +176,7 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
     by_study: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(study):
         by_study[s].append(i)
-    binary = measure in ("OR", "RR", "RD")
-    if binary and (events is None or n is None):
-        raise NetworkError(f"measure {measure} needs events and n per arm")
-    if not binary and measure in ("MD", "SMD") and (mean is None or sd is None or n is None):
-        raise NetworkError(f"measure {measure} needs mean, sd and n per arm")
-    if measure not in ("OR", "RR", "RD", "MD", "SMD"):
-        raise NetworkError(f"network measure must be OR, RR, RD, MD or SMD, not {measure}")
+    binary = _check_arm_inputs(measure, events, n, mean, sd)
     rows_s, rows_t1, rows_t2, ys, designs = [], [], [], [], []
     blocks = []
     edges = []
@@ -135,44 +188,16 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
         if len(set(trts)) < len(trts):
             raise NetworkError(f"study {s!r} lists treatment {trts[0]!r} twice")
         idx = sorted(idx, key=lambda i: rank[treatment[i]])
-        base = idx[0]
-        arms = idx[1:]
+        base, arms = idx[0], idx[1:]
         for i in idx:
             n_by_t[treatment[i]] += float(n[i])
-        for i in arms:
-            edges.append((treatment[i], treatment[base]))
+        edges += [(treatment[i], treatment[base]) for i in arms]
         if binary:
-            ev = np.array([float(events[i]) for i in idx])
-            nn = np.array([float(n[i]) for i in idx])
-            if np.any((ev == 0) | (ev == nn)):
-                ev, nn = ev + 0.5, nn + 1.0
-            a_b, n_b = ev[0], nn[0]
-            y = []
-            for j in range(1, len(idx)):
-                es = escalc(measure, ai=[ev[j]], n1i=[nn[j]], ci=[a_b], n2i=[n_b], add=0)
-                y.append((es.yi[0], es.vi[0]))
-            if measure == "OR":
-                cov = 1 / a_b + 1 / (n_b - a_b)
-            elif measure == "RR":
-                cov = 1 / a_b - 1 / n_b
-            else:
-                cov = (a_b / n_b) * (1 - a_b / n_b) / n_b
-            covm = np.full((len(arms), len(arms)), cov)
+            y, block = _binary_block(measure, [float(events[i]) for i in idx],
+                                     [float(n[i]) for i in idx])
         else:
-            m = [float(mean[i]) for i in idx]
-            sdv = [float(sd[i]) for i in idx]
-            nn = [float(n[i]) for i in idx]
-            y = []
-            for j in range(1, len(idx)):
-                es = escalc(measure, m1i=[m[j]], sd1i=[sdv[j]], n1i=[nn[j]], m2i=[m[0]],
-                            sd2i=[sdv[0]], n2i=[nn[0]])
-                y.append((es.yi[0], es.vi[0]))
-            if measure == "MD":
-                covm = np.full((len(arms), len(arms)), sdv[0] ** 2 / nn[0])
-            else:
-                g = np.array([v[0] for v in y])
-                covm = 1 / nn[0] + np.outer(g, g) / (2 * sum(nn))
-        block = covm.copy()
+            y, block = _continuous_block(measure, [float(mean[i]) for i in idx],
+                                         [float(sd[i]) for i in idx], [float(n[i]) for i in idx])
         np.fill_diagonal(block, [v[1] for v in y])
         blocks.append(block)
         design = ":".join(treatment[i] for i in idx)
@@ -183,9 +208,8 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
             ys.append(y[j][0])
             designs.append(design)
     _check_connected(edges, order)
-    V = _block_diag(blocks)
-    return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys), V,
-                     tuple(designs), dict(n_by_t)), order
+    return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys),
+                     _block_diag(blocks), tuple(designs), dict(n_by_t)), order
 
 
 def contrasts_from_table(study, treat1, treat2, yi, vi, cov=None, measure: str = "GEN",
@@ -267,57 +291,6 @@ class NetFit:
     method: str
 
 
-def _gls(y, S, X):
-    W = np.linalg.inv(S)
-    XtW = X.T @ W
-    A = XtW @ X
-    Ainv = np.linalg.inv(A)
-    beta = Ainv @ (XtW @ y)
-    r = y - X @ beta
-    return beta, Ainv, W, float(r @ W @ r)
-
-
-def _pmat(W, X, Ainv):
-    return W - W @ X @ Ainv @ X.T @ W
-
-
-def _reml_parts(t, y, V, R, X):
-    S = V + t * R
-    beta, Ainv, W, q = _gls(y, S, X)
-    P = _pmat(W, X, Ainv)
-    Py = P @ y
-    score = float(Py @ R @ Py - np.trace(P @ R))
-    sign, logdet = np.linalg.slogdet(S)
-    _, logdetA = np.linalg.slogdet(np.linalg.inv(Ainv))
-    ll = -0.5 * (logdet + logdetA + q)
-    return score, ll
-
-
-def _reml_tau2(y, V, R, X) -> float:
-    scale = max(float(np.var(y)), float(np.mean(np.diag(V))), 1e-12)
-
-    def sc(t):
-        return _reml_parts(t, y, V, R, X)[0]
-
-    if X.shape[0] <= X.shape[1]:
-        return 0.0
-    hi = scale
-    for _ in range(2000):
-        if sc(hi) < 0:
-            break
-        hi *= 2
-    grid = np.concatenate([[0.0], np.geomspace(hi * 1e-10, hi, 48)])
-    vals = [sc(t) for t in grid]
-    cands = [0.0] if vals[0] <= 0 else []
-    for i in range(len(grid) - 1):
-        if vals[i] > 0 >= vals[i + 1]:
-            cands.append(optimize.brentq(sc, grid[i], grid[i + 1], xtol=1e-15 * scale,
-                                         rtol=4 * np.finfo(float).eps, maxiter=500))
-    if not cands:  # pragma: no cover - sc(0) > 0 and sc(hi) < 0 guarantee a sign change
-        raise ModelError("no REML maximum bracketed")
-    return float(max(cands, key=lambda t: _reml_parts(t, y, V, R, X)[1]))
-
-
 def q_decomposition(c: Contrasts) -> tuple[float, int]:
     """Q within designs (each design fitted with its own effects) and its df."""
     q_w, df_w = 0.0, 0
@@ -332,36 +305,151 @@ def q_decomposition(c: Contrasts) -> tuple[float, int]:
                         c.yi[rows], c.V[np.ix_(rows, rows)], tuple(c.design[r] for r in rows),
                         {})
         X = design_matrix(sub, sub_order)
-        _, _, _, q = _gls(sub.yi, sub.V, X)
-        q_w += q
+        q_w += wls(sub.yi, X, np.linalg.inv(sub.V)).rss
         df_w += len(rows) - X.shape[1]
     return q_w, df_w
 
 
 def fit_network(c: Contrasts, order: list[str], method: str = "REML",
                 tau2: float | None = None) -> NetFit:
-    """Fit the common-effect (``FE``) or random-effects (``REML``, ``DL``) network model."""
-    method = method.upper()
-    if method not in ("FE", "REML", "DL"):
-        raise NetworkError("network method must be FE, REML or DL")
+    """Fit the network model with a registered tau2 method that has a network estimator
+    (``FE`` common effect, ``REML``, ``DL``); ``tau2`` fixes tau2 instead."""
+    allowed = registry.names(network=True)
+    name = str(method).upper()
+    if name not in allowed:
+        raise NetworkError(f"network method must be one of {', '.join(allowed)}, not {name!r}")
+    est = registry.get(name)
     X = design_matrix(c, order)
     R = study_correlation(c)
     y, V = c.yi, c.V
-    _, A0inv, W0, Q = _gls(y, V, X)
+    Q = wls(y, X, np.linalg.inv(V)).rss
     df = len(y) - X.shape[1]
     if tau2 is not None:
         t2 = float(tau2)
-    elif method == "FE" or df <= 0:
+    elif df <= 0:
         t2 = 0.0
-    elif method == "DL":
-        P0 = _pmat(W0, X, A0inv)
-        t2 = max(0.0, (Q - df) / float(np.trace(P0 @ R)))
     else:
-        t2 = _reml_tau2(y, V, R, X)
-    beta, Ainv, _, _ = _gls(y, V + t2 * R, X)
+        t2 = float(est.network(y, V, R, X))
+    f = wls(y, X, np.linalg.inv(V + t2 * R))
     q_w, df_w = q_decomposition(c)
-    return NetFit(beta, Ainv, t2, Q, df, q_w, df_w, Q - q_w, df - df_w, method)
+    return NetFit(f.beta, f.Ainv, t2, Q, df, q_w, df_w, Q - q_w, df - df_w, est.name)
 
 
 def chi2_p(q: float, df: int) -> float:
     return float(stats.chi2.sf(q, df)) if df > 0 else float("nan")
+
+
+# ------------------------------------------------------------------------------ direct vs indirect
+
+
+class Split(NamedTuple):
+    """Direct and indirect evidence on one compared pair (treat1 vs treat2)."""
+
+    treat1: str
+    treat2: str
+    k_direct: int
+    direct: float
+    direct_se: float
+    network: float
+    network_se: float
+    direct_share: float
+    indirect: float  # NaN (and the rest) when nothing but the direct studies connects the pair
+    indirect_se: float
+    difference: float  # direct - indirect
+    z: float
+    p: float
+
+
+def contrast(estimate: np.ndarray, cov: np.ndarray, i: int, j: int) -> tuple[float, float]:
+    """Estimate and SE of treatment i vs j from every-treatment estimates and their covariance."""
+    d = estimate[i] - estimate[j]
+    v = cov[i, i] + cov[j, j] - 2 * cov[i, j]
+    return float(d), float(math.sqrt(max(v, 0.0)))
+
+
+def study_treatments(c: Contrasts) -> dict[str, list[str]]:
+    """Each study's treatments, its baseline arm first."""
+    out = {}
+    for s in dict.fromkeys(c.study):
+        rows = [r for r, ss in enumerate(c.study) if ss == s]
+        out[s] = [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
+    return out
+
+
+def _has_indirect(study_trts: dict[str, list[str]], a: str, b: str) -> bool:
+    """Do the studies that lack the direct a-b comparison connect a and b?"""
+    edges = []
+    nodes = set()
+    for trts in study_trts.values():
+        if a in trts and b in trts:
+            continue
+        nodes.update(trts)
+        edges += [(trts[0], t) for t in trts[1:]]
+    if a not in nodes or b not in nodes:
+        return False
+    return any(a in g and b in g for g in components(edges, sorted(nodes)))
+
+
+def _study_contrast(c: Contrasts, study: str, a: str, b: str) -> tuple[float, float]:
+    """a vs b within one study, from its contrasts against the study baseline."""
+    rows = [r for r, s in enumerate(c.study) if s == study]
+    base = c.treat2[rows[0]]
+    idx = {c.treat1[r]: r for r in rows}
+
+    def vec(t):
+        e = np.zeros(len(c.yi))
+        if t != base:
+            e[idx[t]] = 1.0
+        return e
+
+    w = vec(a) - vec(b)
+    return float(w @ c.yi), float(w @ c.V @ w)
+
+
+def _split(c: Contrasts, studies: list[str], has_indirect: bool, tau2: float,
+           net: tuple[float, float], a: str, b: str) -> Split:
+    ys, vs = zip(*(_study_contrast(c, s, a, b) for s in studies), strict=True)
+    direct = pool_iv(ys, np.array(vs) + tau2)
+    v_dir = direct.se**2
+    d_net, se_net = net
+    v_net = se_net**2
+    nan = math.nan
+    ind = (nan, nan, nan, nan, nan)
+    if has_indirect and v_dir - v_net > 1e-8 * v_dir:
+        v_ind = 1 / (1 / v_net - 1 / v_dir)
+        d_ind = v_ind * (d_net / v_net - direct.estimate / v_dir)
+        diff = direct.estimate - d_ind
+        z = diff / math.sqrt(v_dir + v_ind)
+        ind = (d_ind, math.sqrt(v_ind), diff, z, p_two_sided(z))
+    return Split(a, b, len(studies), direct.estimate, direct.se, d_net, se_net,
+                 min(1.0, v_net / v_dir), *ind)
+
+
+def netsplit(c: Contrasts, treatments, estimate: np.ndarray, cov: np.ndarray,
+             tau2: float) -> list[Split]:
+    """Direct vs indirect evidence for every directly compared pair (back-calculation, Dias et
+    al. 2010).
+
+    direct = the inverse-variance pool of the studies' own a-vs-b contrasts with variances
+    ``v + tau2`` (tau2 of the network model); network = the network estimate (from *estimate*
+    and *cov*, every treatment vs the reference); indirect = ``(d_net/v_net - d_dir/v_dir) /
+    (1/v_net - 1/v_dir)`` with variance ``1 / (1/v_net - 1/v_dir)``; z-test of direct minus
+    indirect. A pair has indirect evidence only when the studies that do not compare it
+    directly still connect its two treatments; otherwise (e.g. every study has the same
+    design) the indirect fields are NaN. Pairs are "later treatment vs earlier" in the order of
+    *treatments*, in the order the studies first compare them.
+
+    Validated in ``tests/results/test_network.py``: in a triangle of two-arm trials the indirect
+    estimate equals Bucher's indirect comparison.
+    """
+    treatments = list(treatments)
+    study_trts = study_treatments(c)
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for s, trts in study_trts.items():
+        for i, a in enumerate(trts):
+            for b in trts[i + 1:]:
+                key = tuple(sorted((a, b), key=treatments.index, reverse=True))
+                pairs.setdefault(key, []).append(s)
+    return [_split(c, studies, _has_indirect(study_trts, a, b), tau2,
+                   contrast(estimate, cov, treatments.index(a), treatments.index(b)), a, b)
+            for (a, b), studies in pairs.items()]

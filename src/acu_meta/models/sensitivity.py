@@ -35,7 +35,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ._core import ModelError, fit
+from ..errors import ModelError
+from ..numeric import Z975, p_two_sided, pool_iv
+from ..numeric import crit as _crit
+from ._core import fit
+from ._linalg import wls
 
 _EPS = np.finfo(float).eps
 
@@ -63,15 +67,8 @@ class Refit:
     s2w: float  # Knapp-Hartung scale factor (1 for z tests)
 
 
-def _crit(level: float, df: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2) if math.isinf(df)
-                 else stats.t.ppf(0.5 + level / 2, df))
-
-
 def _pval(stat: float, df: float) -> float:
-    if math.isnan(stat):
-        return math.nan
-    return float(2 * (stats.norm.sf(abs(stat)) if math.isinf(df) else stats.t.sf(abs(stat), df)))
+    return math.nan if math.isnan(stat) else p_two_sided(stat, df)
 
 
 def refit(y, v, method: str, hksj: bool, level: float) -> Refit:
@@ -182,14 +179,7 @@ def influence_measures(y, v, method: str, hksj: bool, level: float) -> dict[str,
     names = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del", "dfbs")
     out = {n: np.full(k, np.nan) for n in names}
     for i in range(k):
-        keep = np.arange(k) != i
-        if k - 1 == 1:  # metafor: a one-study refit uses test z
-            bi, vbi, t2i, s2i = float(y[keep][0]), float(v[keep][0]), 0.0, 1.0
-            QEi = 0.0
-        else:
-            fi = fit(y[keep], v[keep], method=method, hksj=hksj)
-            bi, vbi, t2i, s2i, QEi = (float(fi.beta[0]), float(fi.vb[0, 0]), fi.tau2,
-                                      fi.s2_hksj, fi.QE)
+        bi, vbi, t2i, s2i, QEi = _deleted_fit(y, v, i, method, hksj)
         resid = y[i] - bi
         if abs(resid) < 100 * _EPS:
             resid = 0.0
@@ -205,16 +195,30 @@ def influence_measures(y, v, method: str, hksj: bool, level: float) -> dict[str,
         out["QE_del"][i] = QEi
     out["hat"] = hat
     out["weight"] = 100 * hat
+    out["influential"], out["outlier"] = _influence_flags(out, hat, k, p)
+    out["tau2"] = np.float64(tau2)
+    out["QE"] = np.float64(full.QE)
+    return out
+
+
+def _deleted_fit(y, v, i: int, method: str, hksj: bool):
+    """b, vb, tau2, s2w and QE of the refit without study i (one study left: test z, tau2 = 0,
+    QE = 0, as metafor)."""
+    keep = np.arange(len(y)) != i
+    if len(y) - 1 == 1:
+        return float(y[keep][0]), float(v[keep][0]), 0.0, 1.0, 0.0
+    fi = fit(y[keep], v[keep], method=method, hksj=hksj)
+    return float(fi.beta[0]), float(fi.vb[0, 0]), fi.tau2, fi.s2_hksj, fi.QE
+
+
+def _influence_flags(out: dict, hat: np.ndarray, k: int, p: int):
+    """metafor's influence flag and the |rstudent| > qnorm(0.975) outlier flag."""
     with np.errstate(invalid="ignore"):
         infl = ((np.abs(out["dffits"]) > 3 * math.sqrt(p / (k - p)))
                 | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
                 | (hat > 3 * p / k)
                 | (np.abs(out["dfbs"]) > 1))
-        out["influential"] = infl & ~np.isnan(out["dffits"])
-        out["outlier"] = np.abs(out["rstudent"]) > stats.norm.ppf(0.975)
-    out["tau2"] = np.float64(tau2)
-    out["QE"] = np.float64(full.QE)
-    return out
+        return infl & ~np.isnan(out["dffits"]), np.abs(out["rstudent"]) > Z975
 
 
 # ------------------------------------------------------------------------------ regression tests
@@ -295,17 +299,14 @@ def wls_regression(y, v, x) -> dict:
     if k < 3:
         raise ModelError("a weighted regression with a slope needs at least 3 studies")
     X = np.column_stack([np.ones(k), np.asarray(x, dtype=float)])
-    w = 1.0 / v
-    XtW = X.T * w
     try:
-        A = np.linalg.inv(XtW @ X)
-    except np.linalg.LinAlgError as err:
+        f = wls(y, X, 1.0 / v)
+    except ModelError as err:
         raise ModelError("the predictor is constant") from err
-    beta = A @ (XtW @ y)
-    resid = y - X @ beta
+    beta = f.beta
     df = k - 2
-    s2 = float(np.sum(w * resid**2)) / df
-    vcov = s2 * A
+    s2 = f.rss / df
+    vcov = s2 * f.Ainv
     se = np.sqrt(np.diag(vcov))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = beta / se
@@ -400,10 +401,8 @@ def rank_test(y, v, exact: bool = True) -> tuple[float, float, float, bool]:
     v = np.asarray(v, dtype=float)
     if len(y) < 3:
         raise ModelError("the rank correlation test needs at least 3 studies")
-    w = 1.0 / v
-    theta = float(np.sum(w * y) / np.sum(w))
-    vb = 1.0 / float(np.sum(w))
-    ystar = (y - theta) / np.sqrt(v - vb)
+    fe = pool_iv(y, v)
+    ystar = (y - fe.estimate) / np.sqrt(v - fe.se**2)
     return kendall_test(ystar, v, exact=exact)
 
 
@@ -475,39 +474,7 @@ def trim_and_fill(y, v, method: str = "REML", estimator: str = "L0", side: str |
     ys = -y0 if side == "right" else y0.copy()
     ix = np.argsort(ys, kind="stable")
     ys, vs = ys[ix], v0[ix]
-    k0_prev, k0, it = -1, 0, 0
-    beta, se_k0 = math.nan, math.nan
-    while k0 != k0_prev:
-        k0_prev = k0
-        it += 1
-        if it > maxiter:
-            raise ModelError("trim and fill algorithm did not converge")
-        if k - k0 < 1:
-            raise ModelError("trim and fill trimmed every study")
-        if k - k0 == 1:
-            beta = float(ys[0])
-        else:
-            beta = float(fit(ys[: k - k0], vs[: k - k0], method=method).beta[0])
-        yc = ys - beta
-        ranks = np.empty(k)
-        ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
-        signed = np.sign(yc) * ranks
-        if estimator == "R0":
-            neg = -signed[signed < 0]
-            if len(neg) == 0 and np.any(signed > 0):
-                # metafor stops here (max() of no ranks is -Inf, so k0 = Inf)
-                raise ModelError("trim and fill (R0): no study below the trimmed estimate")
-            # every study on the estimate: no run of positive ranks, k0 = 0
-            k0f = (k - float(np.max(neg))) - 1 if len(neg) else -1.0
-            se_k0 = math.sqrt(2 * max(0.0, k0f) + 2)
-        else:
-            sr = float(np.sum(signed[signed > 0]))
-            k0f = (4 * sr - k * (k + 1)) / (2 * k - 1)
-            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f
-                      - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
-            se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else math.nan
-        k0 = max(0, round(k0f))
-        se_k0 = max(0.0, se_k0) if not math.isnan(se_k0) else math.nan
+    k0, se_k0, beta, it = _trim_iterations(ys, vs, method, estimator, maxiter)
     p_k0 = 0.5 ** (k0 + 1) if estimator == "R0" else math.nan
     if k0 > 0:
         fill = 2 * beta - ys[k - k0:]
@@ -523,6 +490,59 @@ def trim_and_fill(y, v, method: str = "REML", estimator: str = "L0", side: str |
     return TrimFill(estimator=estimator, side=side, side_estimated=side_estimated, k0=int(k0),
                     se_k0=float(se_k0), p_k0=float(p_k0), iterations=it, yi=yi, vi=vi,
                     filled=filled, fill_source=np.asarray(src, dtype=int))
+
+
+def _signed_ranks(yc: np.ndarray) -> np.ndarray:
+    """Ranks of |yc| (ties by order, R's ``ties.method="first"``) with the signs of yc."""
+    ranks = np.empty(len(yc))
+    ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, len(yc) + 1)
+    return np.sign(yc) * ranks
+
+
+def _k0_l0(signed: np.ndarray, k: int) -> tuple[float, float]:
+    """L0: k0 = (4 S_r - k (k + 1)) / (2k - 1) and its SE."""
+    sr = float(np.sum(signed[signed > 0]))
+    k0f = (4 * sr - k * (k + 1)) / (2 * k - 1)
+    var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f
+              - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
+    return k0f, 4 * math.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else math.nan
+
+
+def _k0_r0(signed: np.ndarray, k: int) -> tuple[float, float]:
+    """R0: k0 = k - (largest rank among negative deviations) - 1 and its SE."""
+    neg = -signed[signed < 0]
+    if len(neg) == 0 and np.any(signed > 0):
+        # metafor stops here (max() of no ranks is -Inf, so k0 = Inf)
+        raise ModelError("trim and fill (R0): no study below the trimmed estimate")
+    # every study on the estimate: no run of positive ranks, k0 = 0
+    k0f = (k - float(np.max(neg))) - 1 if len(neg) else -1.0
+    return k0f, math.sqrt(2 * max(0.0, k0f) + 2)
+
+
+_K0 = {"L0": _k0_l0, "R0": _k0_r0}
+
+
+def _trim_iterations(ys, vs, method: str, estimator: str, maxiter: int):
+    """Iterate trim (fit the k - k0 smallest) and count (k0) until k0 is stable, on sorted
+    effects. Returns k0, se(k0), the last estimate b and the number of iterations."""
+    k = len(ys)
+    k0_prev, k0, it = -1, 0, 0
+    beta, se_k0 = math.nan, math.nan
+    while k0 != k0_prev:
+        k0_prev = k0
+        it += 1
+        if it > maxiter:
+            raise ModelError("trim and fill algorithm did not converge")
+        if k - k0 < 1:
+            raise ModelError("trim and fill trimmed every study")
+        if k - k0 == 1:
+            beta = float(ys[0])
+        else:
+            beta = float(fit(ys[: k - k0], vs[: k - k0], method=method).beta[0])
+        k0f, se_k0 = _K0[estimator](_signed_ranks(ys - beta), k)
+        k0 = max(0, round(k0f))
+        se_k0 = max(0.0, se_k0) if not math.isnan(se_k0) else math.nan
+    return k0, se_k0, beta, it
 
 
 # ------------------------------------------------------------------------------ PET-PEESE
@@ -652,53 +672,56 @@ def fail_safe_n(y, v=None, type: str = "Rosenthal", alpha: float = 0.05,
         raise ModelError("no studies")
     pval = mean = tgt = math.nan
     if type_ == "Rosenthal":
-        zi = y / np.sqrt(v)
-        if test.capitalize() == "Stouffer":
-            zavg = abs(float(np.sum(zi))) / math.sqrt(k)
-            pval = float(stats.norm.sf(zavg))
-            fsnum = max(0.0, k * (zavg / stats.norm.isf(alpha)) ** 2 - k)
-        elif test.capitalize() == "Fisher":
-            # metafor's .fsn.fisher: the N added studies enter as rep(0.5, N), which R
-            # truncates to floor(N), while the df 2 (k + N) use N itself; the function is a
-            # saw-tooth with several roots, so the root found depends on the search path.
-            # metafor takes uniroot(interval = c(0, 1000), extendInt = "upX") with its default
-            # tolerance; R's zeroin is reproduced step by step (_r_zeroin) to land on the same
-            # root.
-            logp = float(np.sum(np.log(stats.norm.sf(np.abs(zi)))))
-
-            def fisher(n):
-                x2 = -2 * (logp + math.floor(n) * math.log(0.5))
-                return float(stats.chi2.sf(x2, 2 * (k + n))) - alpha
-
-            pval = float(stats.chi2.sf(-2 * logp, 2 * k))
-            if pval >= alpha:
-                fsnum = 0.0
-            else:
-                fsnum = _r_uniroot_up(fisher, 0.0, 1000.0)
-        else:
-            raise ValueError("test must be 'Stouffer' or 'Fisher'")
+        fsnum, pval = _fsn_rosenthal(y, v, alpha, test)
     elif type_ == "Orwin":
-        if weighted:
-            w = 1.0 / v
-            mean = float(np.sum(w * y) / np.sum(w))
-        else:
-            mean = float(np.mean(y))
-        tgt = mean / 2 if target is None else float(target)
-        if tgt == 0:
-            fsnum = math.inf
-        else:
-            if np.sign(tgt) != np.sign(mean):
-                tgt = -tgt
-            fsnum = max(0.0, k * (mean - tgt) / tgt)
+        fsnum, mean, tgt = _fsn_orwin(y, v, target, weighted)
     else:
-        w = 1.0 / v
-        mean = float(np.sum(w * y) / np.sum(w))
-        z = mean / math.sqrt(1.0 / np.sum(w))
-        wp = (float(np.sum(w * y)) / stats.norm.isf(alpha / 2)) ** 2 - float(np.sum(w))
-        pval = float(2 * stats.norm.sf(abs(z)))
-        fsnum = max(0.0, k * wp / float(np.sum(w)))
+        fsnum, pval, mean = _fsn_rosenberg(y, v, alpha)
     return {"type": type_, "fsnum": _fsn_round(fsnum), "p_value": pval, "mean_effect": mean,
             "target": tgt, "k": k}
+
+
+def _fsn_rosenthal(y, v, alpha: float, test: str) -> tuple[float, float]:
+    """Rosenthal's N (Stouffer or Fisher combination) and the combined p-value."""
+    k = len(y)
+    zi = y / np.sqrt(v)
+    if test.capitalize() == "Stouffer":
+        zavg = abs(float(np.sum(zi))) / math.sqrt(k)
+        return max(0.0, k * (zavg / stats.norm.isf(alpha)) ** 2 - k), float(stats.norm.sf(zavg))
+    if test.capitalize() != "Fisher":
+        raise ValueError("test must be 'Stouffer' or 'Fisher'")
+    # metafor's .fsn.fisher: the N added studies enter as rep(0.5, N), which R truncates to
+    # floor(N), while the df 2 (k + N) use N itself; the function is a saw-tooth with several
+    # roots, so the root found depends on the search path. metafor takes uniroot(interval =
+    # c(0, 1000), extendInt = "upX") with its default tolerance; R's zeroin is reproduced step
+    # by step (_r_zeroin) to land on the same root.
+    logp = float(np.sum(np.log(stats.norm.sf(np.abs(zi)))))
+
+    def fisher(n):
+        x2 = -2 * (logp + math.floor(n) * math.log(0.5))
+        return float(stats.chi2.sf(x2, 2 * (k + n))) - alpha
+
+    pval = float(stats.chi2.sf(-2 * logp, 2 * k))
+    return (0.0 if pval >= alpha else _r_uniroot_up(fisher, 0.0, 1000.0)), pval
+
+
+def _fsn_orwin(y, v, target, weighted: bool) -> tuple[float, float, float]:
+    """Orwin's N, the mean effect (weighted: the fixed-effect estimate) and the target."""
+    mean = pool_iv(y, v).estimate if weighted else float(np.mean(y))
+    tgt = mean / 2 if target is None else float(target)
+    if tgt == 0:
+        return math.inf, mean, tgt
+    if np.sign(tgt) != np.sign(mean):
+        tgt = -tgt
+    return max(0.0, len(y) * (mean - tgt) / tgt), mean, tgt
+
+
+def _fsn_rosenberg(y, v, alpha: float) -> tuple[float, float, float]:
+    """Rosenberg's N, the p-value of the fixed-effect estimate and that estimate."""
+    fe = pool_iv(y, v)
+    w = 1.0 / v
+    wp = (float(np.sum(w * y)) / stats.norm.isf(alpha / 2)) ** 2 - float(np.sum(w))
+    return max(0.0, len(y) * wp / float(np.sum(w))), p_two_sided(fe.estimate / fe.se), fe.estimate
 
 
 # ------------------------------------------------------------------------------ Baujat

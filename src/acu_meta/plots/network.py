@@ -8,6 +8,7 @@ from collections import Counter
 from matplotlib.figure import Figure
 
 from ..effects import escalc
+from ..models.network import study_treatments
 from ..results import pool
 from ..results.network import NetworkResult
 from ._style import COLORS, house_style
@@ -21,9 +22,7 @@ def network_graph(result: NetworkResult, *, ax=None, edge_weight: str = "studies
     number of studies."""
     c = result.contrasts
     pairs = Counter()
-    for s in dict.fromkeys(c.study):
-        rows = [r for r, ss in enumerate(c.study) if ss == s]
-        trts = [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
+    for trts in study_treatments(c).values():
         for i, a in enumerate(trts):
             for b in trts[i + 1:]:
                 pairs[tuple(sorted((a, b)))] += 1

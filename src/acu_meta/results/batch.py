@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..models import TAU2_METHODS, ModelError
+from ..models import ModelError, registry
 from ..models.batch import fit_many
+from ..numeric import t_crit, z_crit
 
 _ARRAYS = ("k", "estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "tau2", "I2",
            "H2", "Q", "Q_p", "pi_low", "pi_high", "converged", "refitted")
@@ -33,7 +34,8 @@ class BatchResult:
 
     Arrays (read-only, length ``B``): ``k`` (studies in the row), ``estimate``, ``se``,
     ``statistic``, ``p_value``, ``ci_low``, ``ci_high``, ``tau2``, ``I2`` and ``H2`` (I2 in
-    percent: tau2-based for random-effects models, ``(Q - df) / Q`` for FE), ``Q`` and ``Q_p``
+    percent: tau2-based for random-effects models, Q-based for FE, see
+    :func:`acu_meta.numeric.i2_from_q`), ``Q`` and ``Q_p``
     (inverse-variance heterogeneity test), ``pi_low``, ``pi_high`` (metafor's prediction
     interval), ``converged`` (False only for rows without a study) and ``refitted`` (rows the
     batch engine's safety net handed to the single-fit engine).
@@ -80,11 +82,10 @@ class BatchResult:
 
 def _crit(k: np.ndarray, hksj: bool, level: float) -> np.ndarray:
     """Normal quantile, or t with k - 1 df under HKSJ (rows with k > 1), as pool()."""
-    q = 0.5 + level / 2
-    crit = np.full(k.shape, stats.norm.ppf(q))
+    crit = np.full(k.shape, z_crit(level))
     if hksj:
         for kk in np.unique(k[k > 1]):
-            crit[k == kk] = stats.t.ppf(q, kk - 1)
+            crit[k == kk] = t_crit(level, kk - 1)
     return crit
 
 
@@ -98,7 +99,8 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
         Effect sizes and sampling variances, shape ``(B, k)``. NaN marks an absent study, so
         rows may hold different numbers of studies.
     method
-        FE, DL, REML, ML, PM, EB, SJ, HE or HS (definitions as :func:`acu_meta.results.pool`).
+        A tau2 method with a batch estimator, ``registry.names(batch=True)``: FE, DL, REML, ML,
+        PM, EB, SJ, HE or HS (definitions as :func:`acu_meta.results.pool`).
     hksj
         Hartung-Knapp-Sidik-Jonkman CI and test (t with k - 1 df), rows with k > 1.
     level
@@ -112,6 +114,12 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
         Rows with one study: tau2 = 0, estimate = yi. Rows without a study: NaN, ``converged``
         False.
 
+    Raises
+    ------
+    ModelError
+        An unknown method, or a registered one without a batch estimator (the message names
+        it), or bad input.
+
     Notes
     -----
     Validated against the single-fit :func:`acu_meta.results.pool` (1e-10 relative for every
@@ -120,9 +128,7 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     1e-8) on the ``rand-*`` and ``rand10-*`` sets of ``tests/fixtures/metafor_reference.json``
     (``tests/results/test_batch.py``).
     """
-    method = method.upper()
-    if method not in TAU2_METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(TAU2_METHODS)}")
+    method = registry.get(method).name  # ModelError (a ValueError) for an unknown method
     level = level / 100 if level > 1 else float(level)
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 100")
@@ -242,6 +248,31 @@ def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int |
     Validated in ``tests/results/test_batch.py``: for k = 16, 65,535 subsets, the full-set row
     equals :func:`acu_meta.results.pool` and random subsets equal pool() on the subset.
     """
+    y, v, studies, method = _gosh_inputs(yi, vi, method, studies)
+    k = len(y)
+    n_all = 2**k - 1
+    exact = k <= _EXACT_MAX_K and (max_subsets is None or n_all <= max_subsets)
+    n = n_all if exact else int(max_subsets or _DEFAULT_SAMPLE)
+    rng = None if exact else np.random.default_rng(seed)
+    members = np.zeros((n, k), dtype=bool)
+    out = {c: np.empty(n) for c in ("estimate", "se", "tau2", "I2", "H2", "Q")}
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        m = (_membership(np.arange(start + 1, stop + 1, dtype=np.int64), k) if exact
+             else _random_subsets(rng, stop - start, k))
+        members[start:stop] = m
+        r = pool_many(np.where(m, y, np.nan), np.where(m, v, np.nan), method=method, hksj=hksj)
+        for c in out:
+            out[c][start:stop] = getattr(r, c)
+    return GoshResult(
+        method=method.upper(), hksj=bool(hksj), exact=exact, studies=studies,
+        subsets=_readonly(members), k_subset=_readonly(members.sum(axis=1)),
+        **{c: _readonly(a) for c, a in out.items()},
+    )
+
+
+def _gosh_inputs(yi, vi, method: str, studies):
+    """y, v, study labels and method of a GOSH run (from arrays or a MetaResult), checked."""
     from .meta import MetaResult
 
     if isinstance(yi, MetaResult):
@@ -256,36 +287,18 @@ def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int |
         raise ValueError("yi and vi must have the same length")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v)) and np.all(v > 0)):
         raise ModelError("yi must be finite and vi finite and positive")
-    k = len(y)
-    if k == 0:
+    if len(y) == 0:
         raise ModelError("no studies")
     studies = tuple(str(s) for s in studies) if studies is not None else tuple(
-        f"S{j + 1}" for j in range(k))
-    n_all = 2**k - 1
-    exact = k <= _EXACT_MAX_K and (max_subsets is None or n_all <= max_subsets)
-    if exact:
-        n = n_all
-    else:
-        n = int(max_subsets or _DEFAULT_SAMPLE)
-        rng = np.random.default_rng(seed)
-    members = np.zeros((n, k), dtype=bool)
-    out = {c: np.empty(n) for c in ("estimate", "se", "tau2", "I2", "H2", "Q")}
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        if exact:
-            m = _membership(np.arange(start + 1, stop + 1, dtype=np.int64), k)
-        else:
-            m = rng.random((stop - start, k)) < 0.5
-            empty = ~m.any(axis=1)
-            while empty.any():
-                m[empty] = rng.random((int(empty.sum()), k)) < 0.5
-                empty = ~m.any(axis=1)
-        members[start:stop] = m
-        r = pool_many(np.where(m, y, np.nan), np.where(m, v, np.nan), method=method, hksj=hksj)
-        for c in out:
-            out[c][start:stop] = getattr(r, c)
-    return GoshResult(
-        method=method.upper(), hksj=bool(hksj), exact=exact, studies=studies,
-        subsets=_readonly(members), k_subset=_readonly(members.sum(axis=1)),
-        **{c: _readonly(a) for c, a in out.items()},
-    )
+        f"S{j + 1}" for j in range(len(y)))
+    return y, v, studies, method
+
+
+def _random_subsets(rng, n: int, k: int) -> np.ndarray:
+    """n random subsets (each study in with probability 1/2), empty draws redrawn (metafor)."""
+    m = rng.random((n, k)) < 0.5
+    empty = ~m.any(axis=1)
+    while empty.any():
+        m[empty] = rng.random((int(empty.sum()), k)) < 0.5
+        empty = ~m.any(axis=1)
+    return m

@@ -10,13 +10,14 @@ Bucher's indirect comparison.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..models import network as engine
+from ..models import registry
 from ..models.network import (
     Contrasts,
     NetworkError,
@@ -25,9 +26,8 @@ from ..models.network import (
     contrasts_from_table,
     fit_network,
 )
+from ..numeric import json_number, z_crit
 from ._format import fmt, fmt_p, html_table, table
-
-Z975 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,11 @@ class NetworkResult:
 
     @property
     def ci_low(self) -> np.ndarray:
-        return self.estimate - _crit(self.level) * self.se
+        return self.estimate - z_crit(self.level) * self.se
 
     @property
     def ci_high(self) -> np.ndarray:
-        return self.estimate + _crit(self.level) * self.se
+        return self.estimate + z_crit(self.level) * self.se
 
     @property
     def ratio(self) -> bool:
@@ -74,10 +74,8 @@ class NetworkResult:
 
     def compare(self, a: str, b: str) -> tuple[float, float]:
         """Estimate and SE of a vs b (a minus b on the analysis scale)."""
-        i, j = self.treatments.index(a), self.treatments.index(b)
-        d = self.estimate[i] - self.estimate[j]
-        v = self.cov[i, i] + self.cov[j, j] - 2 * self.cov[i, j]
-        return float(d), float(math.sqrt(max(v, 0.0)))
+        return engine.contrast(self.estimate, self.cov, self.treatments.index(a),
+                               self.treatments.index(b))
 
     def to_frame(self) -> pd.DataFrame:
         """Every treatment vs the reference."""
@@ -88,7 +86,7 @@ class NetworkResult:
     def league(self) -> pd.DataFrame:
         """All ordered pairs: row treatment vs column treatment, estimate and CI."""
         rows = []
-        c = _crit(self.level)
+        c = z_crit(self.level)
         for a in self.treatments:
             for b in self.treatments:
                 if a == b:
@@ -128,55 +126,24 @@ class NetworkResult:
 
     def netsplit(self) -> pd.DataFrame:
         """Direct vs indirect evidence for every compared pair (back-calculation, Dias et al.
-        2010): direct = pooled within-trial contrasts (tau2 of the network model); indirect =
+        2010; computed by :func:`acu_meta.models.network.netsplit`): direct = pooled
+        within-trial contrasts (tau2 of the network model); indirect =
         ``(d_net/v_net - d_dir/v_dir) / (1/v_net - 1/v_dir)``; inconsistency z-test of
         direct minus indirect. A pair has indirect evidence only when the studies that do not
         compare it directly still connect its two treatments; otherwise (e.g. every study has
         the same design) the indirect columns are NaN."""
-        c = self.contrasts
-        pairs = {}
-        study_trts = {}
-        for s in dict.fromkeys(c.study):
-            rows = [r for r, ss in enumerate(c.study) if ss == s]
-            trts = [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
-            study_trts[s] = trts
-            for i, a in enumerate(trts):
-                for b in trts[i + 1:]:
-                    # later treatment first: "treatment vs reference"
-                    key = tuple(sorted((a, b), key=self.treatments.index, reverse=True))
-                    pairs.setdefault(key, []).append(s)
-        out = []
-        crit = _crit(self.level)
-        for (a, b), studies in pairs.items():
-            ys, vs = [], []
-            for s in studies:
-                y, v = _study_contrast(c, s, a, b)
-                ys.append(y)
-                vs.append(v + self.tau2)
-            w = 1 / np.array(vs)
-            d_dir = float(np.sum(w * np.array(ys)) / np.sum(w))
-            v_dir = float(1 / np.sum(w))
-            d_net, se_net = self.compare(a, b)
-            v_net = se_net**2
-            row = {"comparison": f"{a} vs {b}", "k_direct": len(studies), "direct": d_dir,
-                   "direct_se": math.sqrt(v_dir), "network": d_net, "network_se": se_net,
-                   "direct_share": min(1.0, v_net / v_dir)}
-            if _has_indirect(study_trts, a, b) and v_dir - v_net > 1e-8 * v_dir:
-                v_ind = 1 / (1 / v_net - 1 / v_dir)
-                d_ind = v_ind * (d_net / v_net - d_dir / v_dir)
-                diff = d_dir - d_ind
-                se_diff = math.sqrt(v_dir + v_ind)
-                row.update({"indirect": d_ind, "indirect_se": math.sqrt(v_ind),
-                            "indirect_ci_low": d_ind - crit * math.sqrt(v_ind),
-                            "indirect_ci_high": d_ind + crit * math.sqrt(v_ind),
-                            "difference": diff, "z": diff / se_diff,
-                            "p": float(2 * stats.norm.sf(abs(diff / se_diff)))})
-            else:
-                row.update({"indirect": math.nan, "indirect_se": math.nan,
-                            "indirect_ci_low": math.nan, "indirect_ci_high": math.nan,
-                            "difference": math.nan, "z": math.nan, "p": math.nan})
-            out.append(row)
-        return pd.DataFrame(out)
+        crit = z_crit(self.level)
+        rows = []
+        for s in engine.netsplit(self.contrasts, self.treatments, self.estimate, self.cov,
+                                 self.tau2):
+            rows.append({"comparison": f"{s.treat1} vs {s.treat2}", "k_direct": s.k_direct,
+                         "direct": s.direct, "direct_se": s.direct_se, "network": s.network,
+                         "network_se": s.network_se, "direct_share": s.direct_share,
+                         "indirect": s.indirect, "indirect_se": s.indirect_se,
+                         "indirect_ci_low": s.indirect - crit * s.indirect_se,
+                         "indirect_ci_high": s.indirect + crit * s.indirect_se,
+                         "difference": s.difference, "z": s.z, "p": s.p})
+        return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
         """The numbers of ``acu-meta network --json`` (analysis scale)."""
@@ -187,12 +154,12 @@ class NetworkResult:
             "tau2": self.tau2,
             "Q": self.Q,
             "Q_df": self.Q_df,
-            "Q_p": _num(self.Q_p),
+            "Q_p": json_number(self.Q_p),
             "Q_within": self.Q_within,
             "Q_within_df": self.Q_within_df,
             "Q_between": self.Q_between,
             "Q_between_df": self.Q_between_df,
-            "Q_between_p": _num(self.Q_between_p),
+            "Q_between_p": json_number(self.Q_between_p),
             "effects": [{"treatment": t, "estimate": float(e), "se": float(s),
                          "ci_low": float(lo), "ci_high": float(hi)}
                         for t, e, s, lo, hi in zip(self.treatments, self.estimate, self.se,
@@ -203,11 +170,12 @@ class NetworkResult:
         }
 
     def summary(self, digits: int = 4) -> str:
-        model = "Common-effect" if self.method == "FE" else f"Random-effects ({self.method})"
+        fixed = registry.get(self.method).kind == "fixed"
+        model = "Common-effect" if fixed else f"Random-effects ({self.method})"
         lines = [f"{model} network meta-analysis (k = {self.n_studies} studies, "
                  f"{len(self.contrasts.yi)} contrasts, {len(self.treatments)} treatments; "
                  f"{self.measure}; reference: {self.reference})", ""]
-        if self.method != "FE":
+        if not fixed:
             lines.append(f"tau^2 = {fmt(self.tau2, digits)} (common to all comparisons)")
         lines += [f"Q total:           Q({self.Q_df}) = {fmt(self.Q, digits)}, "
                   f"p = {fmt_p(self.Q_p)}",
@@ -230,47 +198,6 @@ class NetworkResult:
     def _repr_html_(self) -> str:
         return (f"<p><b>{self.summary().splitlines()[0]}</b></p>" + html_table(self.to_frame())
                 + html_table(self.league_table().reset_index()))
-
-
-def _has_indirect(study_trts: dict[str, list[str]], a: str, b: str) -> bool:
-    """Do the studies that lack the direct a-b comparison connect a and b?"""
-    from ..models.network import components
-
-    edges = []
-    nodes = set()
-    for trts in study_trts.values():
-        if a in trts and b in trts:
-            continue
-        nodes.update(trts)
-        edges += [(trts[0], t) for t in trts[1:]]
-    if a not in nodes or b not in nodes:
-        return False
-    comps = components(edges, sorted(nodes))
-    return any(a in g and b in g for g in comps)
-
-
-def _num(x):
-    return None if x is None or not math.isfinite(x) else x
-
-
-def _crit(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
-def _study_contrast(c: Contrasts, study: str, a: str, b: str) -> tuple[float, float]:
-    """a vs b within one study, from its contrasts against the study baseline."""
-    rows = [r for r, s in enumerate(c.study) if s == study]
-    base = c.treat2[rows[0]]
-    idx = {c.treat1[r]: r for r in rows}
-
-    def vec(t):
-        e = np.zeros(len(c.yi))
-        if t != base:
-            e[idx[t]] = 1.0
-        return e
-
-    w = vec(a) - vec(b)
-    return float(w @ c.yi), float(w @ c.V @ w)
 
 
 def network(

@@ -1,0 +1,263 @@
+"""acu_meta.numeric against independent values: closed forms, hand computations, a second
+numerical route, and R's printed output where quoted.
+
+Second routes used: critical values from the error function and the closed-form t quantiles for
+1 and 2 df; p-values from the closed-form t distribution functions for 1 and 2 df; the exact
+binomial interval from binomial tail sums solved by root finding (not the beta quantiles); the
+Wilson intervals as the roots of the score equation (a quadratic), with and without the
+continuity correction; Hedges' J from gamma values at half-integers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize, special, stats
+
+from acu_meta import numeric as nm
+
+# ------------------------------------------------------------------ critical values, p-values
+
+
+@pytest.mark.parametrize("level", [0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+def test_z_crit_equals_the_inverse_error_function(level):
+    # Phi^-1(1/2 + L/2) = sqrt(2) erfinv(L)
+    assert nm.z_crit(level) == pytest.approx(math.sqrt(2) * special.erfinv(level), rel=1e-14)
+    assert nm.z_crit(100 * level) == nm.z_crit(level)  # percent or fraction
+
+
+def test_z975_is_r_qnorm_0975():
+    # R: sprintf("%.16g", qnorm(0.975)) is 1.959963984540054
+    assert nm.Z975 == 1.959963984540054
+    assert nm.z_crit(0.95) == nm.Z975 == nm.crit(0.95)
+
+
+@pytest.mark.parametrize("level", [0.5, 0.9, 0.95, 0.99])
+def test_t_crit_closed_forms_for_one_and_two_df(level):
+    p = 0.5 + level / 2
+    # df = 1 (Cauchy): tan(pi (p - 1/2)); df = 2: (2p - 1) / sqrt(2 p (1 - p))
+    assert nm.t_crit(level, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-12)
+    assert nm.t_crit(level, 2) == pytest.approx((2 * p - 1) / math.sqrt(2 * p * (1 - p)),
+                                                rel=1e-12)
+    assert nm.t_crit(level, math.inf) == nm.z_crit(level)
+    assert nm.crit(level, 2) == nm.t_crit(level, 2)
+
+
+def test_t_crit_decreases_to_the_normal_quantile():
+    vals = [nm.t_crit(0.95, df) for df in (1, 2, 5, 30, 1000, 1e7)]
+    assert all(a > b for a, b in zip(vals, vals[1:], strict=False))
+    assert vals[-1] == pytest.approx(nm.Z975, rel=1e-6)
+
+
+def test_p_two_sided_inverts_the_critical_values():
+    assert nm.p_two_sided(nm.Z975) == pytest.approx(0.05, rel=1e-14)
+    assert nm.p_two_sided(-nm.Z975) == pytest.approx(0.05, rel=1e-14)
+    assert nm.p_two_sided(nm.t_crit(0.9, 7), 7) == pytest.approx(0.1, rel=1e-12)
+    assert nm.p_two_sided(0.0) == 1.0
+
+
+@pytest.mark.parametrize("t", [0.1, 1.0, 2.5, 12.0])
+def test_p_two_sided_closed_forms_for_one_and_two_df(t):
+    # df = 1: 1 - (2/pi) atan|t|; df = 2: 1 - |t| / sqrt(t^2 + 2)
+    assert nm.p_two_sided(t, 1) == pytest.approx(1 - 2 / math.pi * math.atan(t), rel=1e-12)
+    assert nm.p_two_sided(-t, 2) == pytest.approx(1 - t / math.sqrt(t * t + 2), rel=1e-12)
+
+
+def test_p_two_sided_vectorized():
+    z = np.array([-3.0, -1.0, 0.0, 1.0, 3.0])
+    p = nm.p_two_sided(z)
+    assert isinstance(p, np.ndarray) and p.shape == (5,)
+    np.testing.assert_allclose(p, special.erfc(np.abs(z) / math.sqrt(2)), rtol=1e-13)
+    assert isinstance(nm.p_two_sided(1.0), float)
+
+
+# ------------------------------------------------------------------ heterogeneity
+
+
+def test_i2_and_h2_from_q_by_hand():
+    assert nm.i2_from_q(20.0, 10) == 50.0
+    assert nm.h2_from_q(20.0, 10) == 2.0
+    assert nm.i2_from_q(8.0, 10) == 0.0  # Q below its df: truncated at 0
+    assert nm.i2_from_q(0.0, 3) == 0.0
+    assert nm.i2_from_q(5.0, 0) == 0.0  # one study: no heterogeneity can be shown
+    assert math.isnan(nm.h2_from_q(5.0, 0))
+
+
+def test_i2_h2_from_q_vectorized():
+    Q = np.array([20.0, 8.0, 0.0, 5.0])
+    df = np.array([10, 10, 3, 0])
+    np.testing.assert_array_equal(nm.i2_from_q(Q, df), [50.0, 0.0, 0.0, 0.0])
+    h2 = nm.h2_from_q(Q, df)
+    np.testing.assert_array_equal(h2[:3], [2.0, 0.8, 0.0])
+    assert math.isnan(h2[3])
+
+
+def test_i2_h2_from_tau2_by_hand():
+    assert nm.i2_from_tau2(0.1, 0.1) == 50.0
+    assert nm.h2_from_tau2(0.1, 0.1) == 2.0
+    assert nm.i2_from_tau2(0.0, 0.3) == 0.0 and nm.h2_from_tau2(0.0, 0.3) == 1.0
+    np.testing.assert_allclose(nm.i2_from_tau2(np.array([0.0, 0.1, 0.3]), 0.1),
+                               [0.0, 50.0, 75.0], rtol=1e-15)
+    assert math.isnan(nm.i2_from_tau2(0.1, np.nan))
+
+
+def test_tau2_based_i2_equals_the_q_based_one_for_the_dl_estimate():
+    # intercept only: tau2_DL = (Q - df) / trP0 and vt = df / trP0, so the tau2-based I2 and
+    # H2 (metafor's) equal 100 (Q - df) / Q and Q / df when Q > df (computed here from raw data)
+    y = np.array([0.10, 0.62, -0.31, 0.95, 0.40])
+    v = np.array([0.02, 0.05, 0.03, 0.08, 0.01])
+    w = 1 / v
+    mu = np.sum(w * y) / np.sum(w)
+    Q = float(np.sum(w * (y - mu) ** 2))
+    df = len(y) - 1
+    trP0 = np.sum(w) - np.sum(w**2) / np.sum(w)
+    assert Q > df
+    tau2, vt = (Q - df) / trP0, df / trP0
+    assert nm.i2_from_tau2(tau2, vt) == pytest.approx(nm.i2_from_q(Q, df), rel=1e-12)
+    assert nm.h2_from_tau2(tau2, vt) == pytest.approx(nm.h2_from_q(Q, df), rel=1e-12)
+
+
+# ------------------------------------------------------------------ binomial intervals
+
+
+def _exact_by_tail_sums(x, n, level=0.95):
+    """Clopper-Pearson by its definition: P(X >= x | lo) = a/2, P(X <= x | hi) = a/2."""
+    a = 1 - level
+    lo = 0.0 if x == 0 else optimize.brentq(
+        lambda p: stats.binom.sf(x - 1, n, p) - a / 2, 1e-12, 1 - 1e-12, xtol=1e-15)
+    hi = 1.0 if x == n else optimize.brentq(
+        lambda p: stats.binom.cdf(x, n, p) - a / 2, 1e-12, 1 - 1e-12, xtol=1e-15)
+    return lo, hi
+
+
+@pytest.mark.parametrize("x,n", [(0, 10), (1, 10), (3, 10), (9, 10), (10, 10), (184, 387),
+                                 (1, 1), (0, 1)])
+@pytest.mark.parametrize("level", [0.9, 0.95])
+def test_clopper_pearson_by_binomial_tail_sums(x, n, level):
+    got = nm.clopper_pearson(x, n, level)
+    want = _exact_by_tail_sums(x, n, level)
+    assert got == pytest.approx(want, abs=1e-10)
+
+
+def test_clopper_pearson_edges_and_r_binom_test():
+    # x = 0: upper limit 1 - (a/2)^(1/n); x = n: lower limit (a/2)^(1/n)
+    assert nm.clopper_pearson(0, 10) == (0.0, pytest.approx(1 - 0.025 ** 0.1, rel=1e-12))
+    assert nm.clopper_pearson(10, 10) == (pytest.approx(0.025 ** 0.1, rel=1e-12), 1.0)
+    # R: binom.test(682, 925) prints "0.7076683 0.7654066" (the example of ?binom.test);
+    # binom.test(3, 10) prints "0.06673951 0.65245285"
+    assert nm.clopper_pearson(682, 925) == pytest.approx((0.7076683, 0.7654066), abs=5e-8)
+    assert nm.clopper_pearson(3, 10) == pytest.approx((0.06673951, 0.65245285), abs=5e-9)
+    assert nm.clopper_pearson(3, 10, 95) == nm.clopper_pearson(3, 10, 0.95)
+
+
+def _score_roots(x, n, level, shift=0.0):
+    """Roots in p of (phat -/+ shift - p)^2 = z^2 p (1 - p) / n (lower with -shift for the lower
+    limit, +shift for the upper): the Wilson interval, continuity-corrected when shift = 1/(2n)."""
+    z = nm.z_crit(level)
+    out = []
+    for a, pick in ((x / n - shift, min), (x / n + shift, max)):
+        # (n + z^2) p^2 - (2 n a + z^2) p + n a^2 = 0
+        r = np.roots([n + z * z, -(2 * n * a + z * z), n * a * a]).real
+        out.append(float(pick(r)))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("x,n", [(1, 10), (3, 10), (50, 100), (184, 387), (9, 10)])
+def test_wilson_is_the_root_of_the_score_equation(x, n):
+    assert nm.wilson(x, n) == pytest.approx(_score_roots(x, n, 0.95), abs=1e-12)
+    assert nm.wilson(x, n, 0.9) == pytest.approx(_score_roots(x, n, 0.9), abs=1e-12)
+
+
+@pytest.mark.parametrize("x,n", [(1, 10), (3, 10), (50, 100), (184, 387), (9, 10)])
+def test_wilson_cc_is_the_root_of_the_corrected_score_equation(x, n):
+    # R's prop.test(x, n, correct = TRUE) interval
+    want = _score_roots(x, n, 0.95, shift=1 / (2 * n))
+    assert nm.wilson(x, n, cc=True) == pytest.approx(want, abs=1e-12)
+
+
+def test_wilson_edges():
+    lo, hi = nm.wilson(0, 10)
+    assert lo == pytest.approx(0.0, abs=1e-15) and hi == pytest.approx(
+        nm.Z975**2 / (10 + nm.Z975**2), rel=1e-12)  # x = 0: upper limit z^2 / (n + z^2)
+    assert nm.wilson(0, 10, cc=True)[0] == 0.0 and nm.wilson(10, 10, cc=True)[1] == 1.0
+    lo_cc, hi_cc = nm.wilson(3, 10, cc=True)
+    lo, hi = nm.wilson(3, 10)
+    assert lo_cc < lo and hi_cc > hi  # the correction widens the interval
+
+
+def test_wald_by_hand():
+    lo, hi = nm.wald(50, 100)
+    assert lo == pytest.approx(0.5 - 1.959963984540054 * 0.05, rel=1e-15)
+    assert hi == pytest.approx(0.5 + 1.959963984540054 * 0.05, rel=1e-15)
+    assert nm.wald(1, 10)[0] < 0  # not clipped
+    assert nm.wald(0, 10) == (0.0, 0.0)
+
+
+# ------------------------------------------------------------------ Hedges' J, SE from a CI
+
+
+def test_hedges_j_exact_from_gamma_values():
+    # J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), metafor's .cmicalc
+    sqrt_pi = math.sqrt(math.pi)
+    assert nm.hedges_j(2.0) == pytest.approx(1 / sqrt_pi, rel=1e-14)  # Gamma(1/2) = sqrt(pi)
+    assert nm.hedges_j(3.0) == pytest.approx((sqrt_pi / 2) / math.sqrt(1.5), rel=1e-14)
+    gamma_45 = 3.5 * 2.5 * 1.5 * 0.5 * sqrt_pi
+    assert nm.hedges_j(10.0) == pytest.approx(24 / (math.sqrt(5) * gamma_45), rel=1e-14)
+    m = np.array([4.0, 7.0, 25.0, 120.0])
+    np.testing.assert_allclose(
+        nm.hedges_j(m), [math.gamma(x / 2) / (math.sqrt(x / 2) * math.gamma((x - 1) / 2))
+                         for x in m], rtol=1e-12)
+
+
+def test_hedges_j_edges_and_the_approximation():
+    j = nm.hedges_j(np.array([0.0, 1.0, 1.5]))
+    assert math.isnan(j[0]) and math.isnan(j[1]) and 0 < j[2] < 1
+    m = np.array([10.0, 40.0, 400.0])
+    approx = nm.hedges_j(m, exact=False)
+    np.testing.assert_allclose(approx, 1 - 3 / (4 * m - 1), rtol=1e-15)
+    # Hedges (1981): the approximation is accurate to O(m^-2)
+    assert np.all(np.abs(approx - nm.hedges_j(m)) < 1 / m**2)
+
+
+def test_se_from_ci():
+    assert nm.se_from_ci(-0.2, 0.6) == pytest.approx(0.8 / (2 * 1.959963984540054), rel=1e-15)
+    se = nm.se_from_ci(np.array([0.0, 1.0]), np.array([2.0, 2.0]), level=90)
+    np.testing.assert_allclose(se, np.array([2.0, 1.0]) / (2 * nm.z_crit(0.9)), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ flat IV pooling, JSON
+
+
+def test_pool_iv_by_hand():
+    # w = 1, 1, 1/2: estimate (1 + 2 + 2) / 2.5 = 2, se = 1/sqrt(2.5), Q = 1 + 0 + 0.5 * 4 = 3
+    r = nm.pool_iv([1.0, 2.0, 4.0], [1.0, 1.0, 2.0])
+    assert r.estimate == pytest.approx(2.0, rel=1e-15)
+    assert r.se == pytest.approx(1 / math.sqrt(2.5), rel=1e-15)
+    assert r.Q == pytest.approx(3.0, rel=1e-15)
+    assert r.df == 2
+
+
+def test_pool_iv_equals_the_fixed_effect_model():
+    from acu_meta.models import fit
+
+    y = np.array([0.3, -0.1, 0.8, 0.25])
+    v = np.array([0.04, 0.09, 0.2, 0.01])
+    r = nm.pool_iv(y, v)
+    f = fit(y, v, method="FE")
+    assert r.estimate == pytest.approx(f.beta[0], rel=1e-13)
+    assert r.se == pytest.approx(math.sqrt(f.vb[0, 0]), rel=1e-13)
+    assert r.Q == pytest.approx(f.QE, rel=1e-13)
+
+
+def test_json_number():
+    assert nm.json_number(None) is None
+    assert nm.json_number(float("nan")) is None
+    assert nm.json_number(np.inf) is None and nm.json_number(-np.inf) is None
+    assert type(nm.json_number(np.float64(1.5))) is float
+    assert type(nm.json_number(np.int64(3))) is int and nm.json_number(np.int64(3)) == 3
+    assert nm.json_number(np.bool_(True)) is True
+    assert json.dumps([nm.json_number(x) for x in (np.nan, np.float32(0.25), 2)]) == \
+        "[null, 0.25, 2]"
