@@ -20,15 +20,17 @@ from pathlib import Path
 from . import __version__, errors
 from .effects import MEASURES
 from .effects.escalc import BINARY_MEASURES, CONTINUOUS_MEASURES
-from .results import METHODS, PROFILES
+from .models import registry
+from .results import PROFILES
+from .results.meta import COUNT_METHODS, methods
 
 # ------------------------------------------------------------------- choices, in one place
-# Every method and measure the CLI offers, read from the library. POOL_METHODS is
-# results.METHODS (MH, Peto and the tau2 estimators); once acu_meta.models.registry is merged,
-# the tau2 estimators come from its list of names (results.METHODS is derived from it).
-POOL_METHODS: tuple[str, ...] = tuple(METHODS)
+# Every method and measure the CLI offers, read from the library: the pool methods are FE, MH,
+# Peto and every tau2 estimator of acu_meta.models.registry; the network methods are the
+# registered estimators that have a network implementation.
+POOL_METHODS: tuple[str, ...] = methods()
 DEFAULT_POOL_METHOD = "REML"  # --subgroup without --method (pool uses the profile's default)
-COUNT_METHODS = ("MH", "PETO")  # need 2x2 counts; MH only for OR, RR, RD
+# COUNT_METHODS (MH, PETO) need 2x2 counts; MH only for OR, RR, RD
 MH_MEASURES = ("OR", "RR", "RD")
 SHAPE_MEASURES = {
     "binary": tuple(m for m in MEASURES if m in BINARY_MEASURES),
@@ -37,8 +39,7 @@ SHAPE_MEASURES = {
 }
 SHAPE_NAMES = {"binary": "binary", "continuous": "continuous", "generic": "yi/vi"}
 DEFAULT_MEASURE = {"binary": "OR", "continuous": "SMD", "generic": "GEN"}
-# models.network.fit_network accepts these (it keeps no public list yet)
-NETWORK_METHODS = ("FE", "REML", "DL")
+NETWORK_METHODS = registry.names(network=True)
 NETWORK_MEASURES = {"binary": ("OR", "RR", "RD"), "continuous": ("MD", "SMD")}
 DEFAULT_NETWORK_MEASURE = {"binary": "OR", "continuous": "SMD"}
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")  # what plots.save_figure writes

@@ -79,6 +79,20 @@ def test_a_registered_estimator_is_used_by_fit_and_gone_afterwards():
         fit(Y, V, method="HALFDL")
 
 
+def test_pool_and_the_method_list_read_the_registry_when_called():
+    from acu_meta import results
+    from acu_meta.results import pool
+
+    assert "HALFDL" not in results.METHODS
+    with registry.registered(HALF_DL):
+        assert "HALFDL" in results.METHODS and "HALFDL" in results.methods()
+        res = pool(yi=Y, vi=V, method="HALFDL")
+        assert res.tau2 == pytest.approx(fit(Y, V, method="DL").tau2 / 2, rel=1e-15)
+    assert "HALFDL" not in results.METHODS
+    with pytest.raises(ValueError, match="unknown method 'HALFDL'"):
+        pool(yi=Y, vi=V, method="HALFDL")
+
+
 def test_a_method_without_a_batch_function_makes_pool_many_raise():
     with registry.registered(HALF_DL):
         with pytest.raises(ModelError, match="HALFDL has no vectorized"):

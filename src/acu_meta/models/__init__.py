@@ -9,6 +9,7 @@ from ..errors import ModelError
 from . import registry
 from ._core import TAU2_METHODS, Fit, estimate_tau2, fit, q_profile_ci, typical_variance
 from ._mh import FixedFit, mantel_haenszel, peto
+from ._tau2 import dl_from_q
 from .batch import BatchFit, fit_many
 from .registry import Tau2Estimator
 
@@ -20,6 +21,7 @@ __all__ = [
     "FixedFit",
     "ModelError",
     "Tau2Estimator",
+    "dl_from_q",
     "estimate_tau2",
     "fit",
     "mantel_haenszel",

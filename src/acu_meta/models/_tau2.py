@@ -82,13 +82,23 @@ def tau2_fe(y, v, X) -> tuple[float, int]:
     return 0.0, 0
 
 
+def dl_from_q(Q, df, trP):
+    """The DerSimonian-Laird formula from a given Q: ``max(0, (Q - df) / tr(P0))``.
+
+    The one home of the formula: the DL estimators (single and batch) and RevMan 5's DL from Q
+    around the Mantel-Haenszel estimate (:func:`acu_meta.results.pool`, ``profile="revman5"``)
+    call it. For intercept-only data ``tr(P0) = sum(w) - sum(w^2) / sum(w)``. Vectorized.
+    """
+    return np.maximum(0.0, (Q - df) / trP)
+
+
 def tau2_dl(y, v, X) -> tuple[float, int]:
     """DerSimonian-Laird: ``(Q - (k - p)) / tr(P0)``."""
     k, p = X.shape
     w = 1.0 / v
     f = wls(y, X, w)
     trP = np.trace(pmat(w, X, f.Ainv))
-    return max(0.0, (f.rss - (k - p)) / trP), 0
+    return float(dl_from_q(f.rss, k - p, trP)), 0
 
 
 def tau2_he(y, v, X) -> tuple[float, int]:

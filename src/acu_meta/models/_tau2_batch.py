@@ -44,6 +44,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ._roots import GRID, RTOL
+from ._tau2 import dl_from_q
 
 _LOG2PI = float(np.log(2 * np.pi))
 _MAXITER = 200
@@ -202,7 +203,7 @@ def _fe_q(y, v, m):
 def _tau2_dl(y, v, m, k):
     w0, sw, Q = _fe_q(y, v, m)
     trP = sw - (w0 * w0).sum(axis=0) / sw
-    return np.maximum(0.0, (Q - (k - 1)) / trP)
+    return dl_from_q(Q, k - 1, trP)
 
 
 def _ss(y, m, k):

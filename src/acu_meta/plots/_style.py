@@ -15,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..errors import InputError
+
 STYLE = {
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
@@ -65,7 +67,7 @@ def save_figure(fig, path: str | Path, dpi: int = 300) -> Path:
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in _METADATA:
-        raise ValueError(f"{path}: output must end in .png, .svg or .pdf")
+        raise InputError(f"{path}: output must end in .png, .svg or .pdf")
     path.parent.mkdir(parents=True, exist_ok=True)
     with plt.rc_context(STYLE):
         fig.savefig(path, dpi=dpi, metadata=_METADATA[ext])

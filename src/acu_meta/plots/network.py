@@ -7,9 +7,8 @@ from collections import Counter
 
 from matplotlib.figure import Figure
 
-from ..effects import escalc
 from ..models.network import study_treatments
-from ..results import pool
+from ..results import rows
 from ..results.network import NetworkResult
 from ._style import COLORS, house_style
 from .forest import forest
@@ -71,15 +70,10 @@ def network_forest(result: NetworkResult, *, ax=None, favours=("Favours referenc
                                                                  "Favours treatment"),
                    title: str | None = None) -> Figure:
     """Forest plot of every treatment vs the reference (network estimates, not pooled)."""
-    rows = [i for i, t in enumerate(result.treatments) if t != result.reference]
-    yi = result.estimate[rows]
-    vi = result.se[rows] ** 2
-    labels = [f"{result.treatments[i]} vs {result.reference}" for i in rows]
-    res = pool(escalc("GEN", yi=yi, vi=vi, study=labels), method="FE")
-    if result.ratio:
-        from dataclasses import replace
-
-        res = replace(res, measure=result.measure)
-    return forest(res, ax=ax, pooled=False, favours=favours, label_header="Comparison",
+    idx = [i for i, t in enumerate(result.treatments) if t != result.reference]
+    labels = [f"{result.treatments[i]} vs {result.reference}" for i in idx]
+    drawn = rows(yi=result.estimate[idx], vi=result.se[idx] ** 2, study=labels,
+                 measure=result.measure if result.ratio else "GEN", level=result.level)
+    return forest(drawn, ax=ax, favours=favours, label_header="Comparison",
                   effect_label=f"{result.measure} (95% CI)", title=title)
 

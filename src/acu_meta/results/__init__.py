@@ -9,7 +9,7 @@ fitting anything. Results never fit a model inside their methods.
 
 from ._shape import PooledResult, PooledRow, StudyRows, SubgroupedResult, UnpooledRows, rows
 from .batch import BatchResult, GoshResult, gosh, pool_many
-from .meta import METHODS, PROFILES, Homogeneity, MetaResult, Profile, pool
+from .meta import PROFILES, Homogeneity, MetaResult, Profile, methods, pool
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
 from .sensitivity import (
     BIAS_KEYS,
@@ -72,6 +72,7 @@ __all__ = [
     "small_study_effects",
     "trimfill",
     "METHODS",
+    "methods",
     "PROFILES",
     "Homogeneity",
     "MetaRegressionResult",
@@ -82,3 +83,10 @@ __all__ = [
     "pool",
     "subgroups",
 ]
+
+
+def __getattr__(name: str):
+    # ``from acu_meta.results import METHODS``: computed from the registry when asked
+    if name == "METHODS":
+        return methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

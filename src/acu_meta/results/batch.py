@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import InputError
 from ..models import ModelError, registry
 from ..models.batch import fit_many
 from ..numeric import t_crit, z_crit
@@ -131,7 +132,7 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     method = registry.get(method).name  # ModelError (a ValueError) for an unknown method
     level = level / 100 if level > 1 else float(level)
     if not 0 < level < 1:
-        raise ValueError("level must be between 0 and 100")
+        raise InputError("level must be between 0 and 100")
     f = fit_many(yi, vi, method=method, hksj=hksj, chunk_rows=chunk_rows)
     k = f.k
     se = np.sqrt(f.var_beta)

@@ -53,7 +53,8 @@ from ..effects.escalc import (
     EffectSizes,
     escalc,
 )
-from ..models import TAU2_METHODS, ModelError, fit, mantel_haenszel, peto, q_profile_ci
+from ..errors import InputError
+from ..models import ModelError, dl_from_q, fit, mantel_haenszel, peto, q_profile_ci, registry
 from ._format import (
     fmt,
     fmt_p,
@@ -112,7 +113,20 @@ PROFILES: dict[str, Profile] = {
     "revman_web": Profile("revman_web", "RevMan Web: REML with the Hartung-Knapp-Sidik-Jonkman "
                           "interval", "REML", hksj=True, exact_j=True, prediction=True),
 }
-METHODS = ("FE", "MH", "PETO", *[m for m in TAU2_METHODS if m != "FE"])
+COUNT_METHODS = ("MH", "PETO")  # fixed-effect methods on 2x2 counts, not tau2 estimators
+
+
+def methods() -> tuple[str, ...]:
+    """Every ``method`` :func:`pool` accepts: FE, MH, PETO and each registered tau2 estimator
+    (read from :mod:`acu_meta.models.registry` when called, so a new registration is seen)."""
+    return ("FE", *COUNT_METHODS, *[m for m in registry.names() if m != "FE"])
+
+
+def __getattr__(name: str):
+    # METHODS stays importable (``from acu_meta.results import METHODS``) and is never stale
+    if name == "METHODS":
+        return methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Homogeneity(NamedTuple):
@@ -434,14 +448,14 @@ class _Heterogeneity(NamedTuple):
 def _setup(method, hksj, profile, exact, level) -> tuple[Profile, float]:
     """The profile with explicit arguments applied, and the level as a fraction."""
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+        raise InputError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     prof = PROFILES[profile]
     method = (method or prof.tau2_method).upper()
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if method not in methods():
+        raise InputError(f"unknown method {method!r}; use one of {', '.join(methods())}")
     level = level / 100 if level > 1 else float(level)
     if not 0 < level < 1:
-        raise ValueError("level must be between 0 and 100")
+        raise InputError("level must be between 0 and 100")
     return dataclasses.replace(
         prof, tau2_method=method, hksj=prof.hksj if hksj is None else bool(hksj),
         exact_j=prof.exact_j if exact is None else exact), level
@@ -492,7 +506,7 @@ def _q_around_mh(st: _Studies, measure: str) -> tuple[float, float]:
     mh = mantel_haenszel(measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
     w = 1 / st.v
     q = float(np.sum(w * (st.y - mh.beta) ** 2))
-    return q, max(0.0, (q - (len(st.y) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    return q, float(dl_from_q(q, len(st.y) - 1, w.sum() - (w**2).sum() / w.sum()))
 
 
 def _fit(st: _Studies, prof: Profile, measure: str, tau2: float | None) -> _Fitted:
@@ -635,12 +649,12 @@ def pool(
 def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResult:
     method = prof.tau2_method
     if es.arms is None or es.measure not in BINARY_MEASURES:
-        raise ValueError(f"method {method} needs 2x2 counts (measure OR, RR, RD or PETO)")
+        raise InputError(f"method {method} needs 2x2 counts (measure OR, RR, RD or PETO)")
     a = es.arms
     ai, n1i, ci, n2i = (a[c].to_numpy(float) for c in ("ai", "n1i", "ci", "n2i"))
     if method == "MH":
         if es.measure not in ("OR", "RR", "RD"):
-            raise ValueError("Mantel-Haenszel pooling is for OR, RR and RD")
+            raise InputError("Mantel-Haenszel pooling is for OR, RR and RD")
         r = mantel_haenszel(es.measure, ai, n1i - ai, ci, n2i - ci)
     else:
         r = peto(ai, n1i - ai, ci, n2i - ci)
