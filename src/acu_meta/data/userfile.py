@@ -26,10 +26,10 @@ Numbers are what a CSV user means (:func:`parse_number`): plain decimal or scien
 with an optional sign (``-0.5``, ``+12``, ``.5``, ``1e-3``). Underscores (``1_000``), non-ASCII
 digits (``٣``, ``１２０``), hexadecimal, thousands separators or decimal commas, infinities and
 values that overflow are refused with a message that says what was found. A number whose
-square overflows (magnitude above :data:`SQUARE_MAX`), a variance whose reciprocal overflows
-(below :data:`VARIANCE_MIN`) and a standard error or SD whose square has no finite reciprocal
-(below :data:`SCALE_MIN`) are refused at input, naming the cell; the bounds come from
-``numpy.finfo(float)``.
+square overflows (magnitude above :data:`SQUARE_MAX`), a variance below the smallest normal
+float (:data:`VARIANCE_MIN`; its reciprocal, the weight, overflows or loses precision) and a
+standard error or SD whose square is below it (:data:`SCALE_MIN`) are refused at input, naming
+the cell; the bounds come from ``numpy.finfo(float)``.
 
 Every problem is an :class:`InputError` whose one-line message names the file, the line, the
 column and what is wrong (the file alone for whole-file problems). A row with a missing value
@@ -64,14 +64,17 @@ NETWORK_SHAPES = {"binary": ("events", "n"), "continuous": ("mean", "sd", "n")}
 
 _FINFO = np.finfo(float)
 #: Largest magnitude of any number read: its square is still finite (``sqrt(finfo.max)``,
-#: 1.34e154).
+#: 1.34e154; 1e160 and 1e308 are above it).
 SQUARE_MAX = math.sqrt(float(_FINFO.max))
-#: Smallest variance read: its reciprocal (the inverse-variance weight) is still finite
-#: (``1 / finfo.max``, 5.56e-309; 1e-320 is below it).
-VARIANCE_MIN = 1.0 / float(_FINFO.max)
+#: Smallest variance read: ``finfo.tiny`` (2.23e-308), the smallest normal float; its
+#: reciprocal, the inverse-variance weight, is finite (below ``1 / finfo.max`` = 5.56e-309 it
+#: overflows; 1e-320 is there).
+VARIANCE_MIN = float(_FINFO.tiny)
 #: Smallest standard error or SD read: its square is at least :data:`VARIANCE_MIN`
-#: (``sqrt(1 / finfo.max)``, 7.46e-155).
+#: (``sqrt(finfo.tiny)``, 1.49e-154; 1e-160 is below it).
 SCALE_MIN = math.sqrt(VARIANCE_MIN)
+if SCALE_MIN * SCALE_MIN < VARIANCE_MIN:  # pragma: no cover (a rounded-down square root)
+    SCALE_MIN = math.nextafter(SCALE_MIN, math.inf)
 
 MISSING = ("", "NA", "NAN")  # a cell that is missing (upper-cased, stripped)
 
@@ -207,12 +210,15 @@ def read_csv(path: str | Path) -> CsvFile:
     path = Path(path)
     shown = str(path)
     text = _decode(path, shown)
+    if not text.strip():
+        raise InputError(f"{shown}: file is empty (no header row)")
     header: list[str] | None = None
     records: list[CsvRecord] = []
     try:
         for line, cells, lines in _tokenize(text):
             if header is None:
                 header = [c.strip() for c in cells]
+                _check_header(header, shown)  # before any later line can fail
                 continue
             if not "".join(cells).strip():
                 continue  # a blank line
@@ -223,8 +229,12 @@ def read_csv(path: str | Path) -> CsvFile:
             name = header[err.index] if err.index < len(header) else f"#{err.index + 1}"
             where += f", column {name!r}"
         raise InputError(f"{where}: {err.message}") from None
-    if header is None or not any(header):
-        raise InputError(f"{shown}: file is empty (no header row)")
+    return CsvFile(shown, tuple(header), tuple(records))
+
+
+def _check_header(header: list[str], shown: str) -> None:
+    if not any(header):
+        raise InputError(f"{shown}, line 1: the first line is blank; it must be the header")
     if len(header) == 1:
         for sep, name in _SEPARATORS.items():
             if sep in header[0]:
@@ -234,7 +244,6 @@ def read_csv(path: str | Path) -> CsvFile:
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
         raise InputError(f"{shown}, line 1, column {dup[0]!r}: column appears twice")
-    return CsvFile(shown, tuple(header), tuple(records))
 
 
 def _rows(table: CsvFile):
@@ -291,7 +300,7 @@ def _parse(text: str, kind: str) -> float:
     if value == 0 and any(ch in "123456789" for ch in re.split("[eE]", text)[0]):
         raise _CellError(f"{text!r} is below the smallest float "
                          f"({float(_FINFO.smallest_subnormal):.4g}) and would read as 0")
-    if abs(value) > SQUARE_MAX:
+    if math.isinf(value * value):
         named = f"{kind} {text}" if kind else text
         raise _CellError(f"{named} is too large: its square overflows (a number must be at most "
                          f"{SQUARE_MAX:.4g} = sqrt(numpy.finfo(float).max) in magnitude)")
@@ -320,13 +329,15 @@ def _positive_scale(value: float, text: str, kind: str) -> None:
         raise _CellError(f"{kind} {value:g} must be positive")
     if kind == "variance":
         if value < VARIANCE_MIN:
-            raise _CellError(f"variance {text} is too small: its reciprocal, the weight, "
-                             f"overflows (a variance must be at least {VARIANCE_MIN:.4g} = "
-                             "1/numpy.finfo(float).max)")
-    elif value < SCALE_MIN:
-        raise _CellError(f"{kind} {text} is too small: its square has no finite reciprocal (a "
-                         f"{kind} must be at least {SCALE_MIN:.4g} = "
-                         "sqrt(1/numpy.finfo(float).max))")
+            why = ("its reciprocal, the weight, overflows" if math.isinf(1 / value) else
+                   "it is a subnormal float, without full precision")
+            raise _CellError(f"variance {text} is too small: {why} (a variance must be at "
+                             f"least {VARIANCE_MIN:.4g} = numpy.finfo(float).tiny, the smallest "
+                             "normal float)")
+    elif value * value < VARIANCE_MIN:
+        raise _CellError(f"{kind} {text} is too small: its square is below the smallest normal "
+                         f"float, and the weight overflows (a {kind} must be at least "
+                         f"{SCALE_MIN:.4g} = sqrt(numpy.finfo(float).tiny))")
 
 
 def _is_missing(cell: str) -> bool:
