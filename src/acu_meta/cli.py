@@ -10,7 +10,8 @@ processed names the file (``FILE: ...``). A closed pipe (``acu-meta check-data |
 a closed stdout ends quietly with status 0.
 
 Every warning (numpy RuntimeWarnings, library warnings) is printed as one line
-``acu-meta: warning: ...``, once per distinct text, without source paths. An output file
+``acu-meta: warning: ...``, once per distinct text, without source paths, after a command that
+succeeds; a command that fails prints its one error line alone. An output file
 (``-o``, ``--plot``) is checked before any computing: an existing folder, a missing folder, a
 read-only place or an impossible name ends with exit 2 and one line. JSON output is strict:
 NaN and infinities are ``null``.
@@ -372,7 +373,7 @@ def _pooled_from_file(args):
         res = pool(es, method=args.method, hksj=True if args.hksj else None,
                    level=args.level, profile=args.profile)
     for study, reason in table.excluded:
-        print(f"acu-meta: warning: excluded {study}: {reason}", file=sys.stderr)
+        warnings.warn(f"excluded {study}: {reason}", stacklevel=1)
     return table, res
 
 
@@ -563,39 +564,49 @@ def _quiet_stdout() -> None:
 
 
 @contextlib.contextmanager
-def _warning_lines():
-    """Every warning raised inside as one line ``acu-meta: warning: TEXT`` on stderr, once per
-    distinct text: no source path, no code line, no category (``warnings.showwarning``)."""
-    seen: set[str] = set()
+def _warning_lines(pending: list[str]):
+    """Collect every warning raised inside into *pending* as one line ``acu-meta: warning:
+    TEXT``, once per distinct text: no source path, no code line, no category (through
+    ``warnings.showwarning``). :func:`main` prints them after a command that succeeds."""
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
-        if text not in seen:
-            seen.add(text)
-            print(f"acu-meta: warning: {text}", file=sys.stderr)
+        text = f"acu-meta: warning: {' '.join(str(message).split())}"
+        if text not in pending:
+            pending.append(text)
 
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = show
-        yield
+        yield pending
+
+
+def _print_lines(lines: list[str]) -> None:
+    for text in lines:
+        print(text, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; return the exit status (0 ok, 1 bug, 2 bad input)."""
+    """Run one command; return the exit status (0 ok, 1 bug, 2 bad input).
+
+    Warnings are printed (one line each) after a command that succeeds; a command that fails
+    prints its one error line alone (``--debug``: the warnings and the traceback too)."""
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     if sys.stdout is None:  # started with stdout closed (`acu-meta ... >&-`): write nowhere
         sys.stdout = open(os.devnull, "w")  # lives as long as the process
+    pending: list[str] = []
     try:
-        with _warning_lines():
+        with _warning_lines(pending):
             status = int(args.func(args) or 0)
             sys.stdout.flush()  # a closed pipe shows here, inside the try
+        _print_lines(pending)
         return status
     except BrokenPipeError:
         _quiet_stdout()
         return 0
     except _user_errors() as err:
         if debug:
+            _print_lines(pending)
             traceback.print_exc()
         print(f"acu-meta: error: {_one_line(err)}", file=sys.stderr)
         return 2
@@ -604,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # anything else is a bug in acu_meta
         if debug:
+            _print_lines(pending)
             traceback.print_exc()
         print(f"acu-meta: internal error: {type(err).__name__}: {_one_line(err)} (run with "
               "--debug for the traceback; please report it)", file=sys.stderr)
