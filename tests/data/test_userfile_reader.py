@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from acu_meta.data.userfile import (
+    COUNT_MAX,
     SCALE_MIN,
     SQUARE_MAX,
     VARIANCE_MIN,
@@ -219,6 +220,18 @@ def test_variances_and_ses_whose_weight_would_overflow_are_refused(tmp_path, col
     with pytest.raises(InputError, match=rf"line 2, column '{column}': .*too (small|large).*"
                                          r"numpy\.finfo\(float\)"):
         read_study_csv(path)
+
+
+def test_counts_above_2_to_the_53_are_refused(tmp_path):
+    assert COUNT_MAX == 2.0 ** (np.finfo(float).nmant + 1) == 9007199254740992.0
+    assert COUNT_MAX - 1 != COUNT_MAX and COUNT_MAX + 1 == COUNT_MAX  # 2**53 + 1 is no float
+    header = "study,treat_events,treat_n,control_events,control_n"
+    ok = _file(tmp_path, f"{header}\nA,1,9007199254740992,2,20\n", "ok.csv")
+    assert read_study_csv(ok).columns["treat_n"] == (COUNT_MAX,)
+    bad = _file(tmp_path, f"{header}\nA,1,10,9007199254740994,9007199254740994\n")
+    with pytest.raises(InputError, match=r"line 2, column 'control_events': event count "
+                                         r"9007199254740994 is too large: above 2\*\*53"):
+        read_study_csv(bad)
 
 
 # ------------------------------------------------------------------------------ network files

@@ -29,7 +29,8 @@ values that overflow are refused with a message that says what was found. A numb
 square overflows (magnitude above :data:`SQUARE_MAX`), a variance below the smallest normal
 float (:data:`VARIANCE_MIN`; its reciprocal, the weight, overflows or loses precision) and a
 standard error or SD whose square is below it (:data:`SCALE_MIN`) are refused at input, naming
-the cell; the bounds come from ``numpy.finfo(float)``.
+the cell, and so is a sample size or event count above 2**53 (:data:`COUNT_MAX`); the bounds
+come from ``numpy.finfo(float)``.
 
 Every problem is an :class:`InputError` whose one-line message names the file, the line, the
 column and what is wrong (the file alone for whole-file problems). A row with a missing value
@@ -75,6 +76,9 @@ VARIANCE_MIN = float(_FINFO.tiny)
 SCALE_MIN = math.sqrt(VARIANCE_MIN)
 if SCALE_MIN * SCALE_MIN < VARIANCE_MIN:  # pragma: no cover (a rounded-down square root)
     SCALE_MIN = math.nextafter(SCALE_MIN, math.inf)
+#: Largest sample size or event count read: ``2 ** (finfo.nmant + 1)`` = 2**53, the largest
+#: whole number below which a float holds every whole number exactly.
+COUNT_MAX = 2.0 ** (int(_FINFO.nmant) + 1)
 
 MISSING = ("", "NA", "NAN")  # a cell that is missing (upper-cased, stripped)
 
@@ -357,6 +361,9 @@ def _kind(col: str) -> str:
 
 def _check(kind: str, value: float, text: str) -> None:
     """The range of one value of a study or network column, by its *kind* (:func:`_kind`)."""
+    if kind in ("sample size", "event count") and value > COUNT_MAX:
+        raise _CellError(f"{kind} {text} is too large: above 2**53 = {COUNT_MAX:.0f}, not every "
+                         "whole number is a float (numpy.finfo(float).nmant + 1 = 53 bits)")
     if kind == "sample size":
         if value != int(value):
             raise _CellError(f"sample size {value:g} is not a whole number")
