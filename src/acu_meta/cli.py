@@ -5,16 +5,30 @@ malformed CSV, an argument that does not fit the data, a model that cannot be fi
 input), with one line on stderr that names file, line, column and problem; 1 for anything else,
 which is a bug in acu_meta: one line ``acu-meta: internal error: ...`` (``--debug`` prints the
 traceback). Bad input is exactly an :class:`acu_meta.errors.AcuMetaError` (and the domain errors
-of ``effects`` and ``models``, see :func:`_user_errors`). A closed pipe (``acu-meta check-data
-| head -1``) ends quietly with status 0. Tested by ``tests/cli/test_cli_errors.py``.
+of ``effects`` and ``models``, see :func:`_user_errors`); an error raised while a user's file is
+processed names the file (``FILE: ...``). A closed pipe (``acu-meta check-data | head -1``) or
+a closed stdout ends quietly with status 0.
+
+Every warning (numpy RuntimeWarnings, library warnings) is printed as one line
+``acu-meta: warning: ...``, once per distinct text, without source paths, after a command that
+succeeds; a command that fails prints its one error line alone. An output file
+(``-o``, ``--plot``) is checked before any computing: an existing folder, a missing folder, a
+read-only place or an impossible name ends with exit 2 and one line. JSON output is strict:
+NaN and infinities are ``null``.
+
+Tested by ``tests/cli/test_cli_errors.py``, ``tests/cli/test_output_paths.py``,
+``tests/cli/test_input_edges.py`` and the fuzz test ``tests/cli/test_fuzz.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from . import __version__, errors
@@ -71,14 +85,84 @@ def _output_dir(path: Path) -> Path:
     return path
 
 
-def _figure_path(path: str | Path) -> Path:
-    """An output file for a figure: suffix checked, folder created."""
+def _output_file(path: str | Path, suffixes: tuple[str, ...] | None = None) -> Path:
+    """An output file, checked before any work: the suffix (if *suffixes*), not a folder, its
+    folder exists, and the file can be created or overwritten there (tried: a file created by
+    the trial is removed again). Anything else is bad input, in one line."""
     path = Path(path)
-    if path.suffix.lower() not in FIGURE_SUFFIXES:
-        raise errors.InputError(f"{path}: output must end in {', '.join(FIGURE_SUFFIXES[:-1])} "
-                                f"or {FIGURE_SUFFIXES[-1]}")
-    _output_dir(path.parent)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise errors.InputError(f"{path}: output must end in {', '.join(suffixes[:-1])} "
+                                f"or {suffixes[-1]}")
+    if os.path.isdir(path):
+        raise errors.InputError(f"{path}: is a folder; give a file name for the output")
+    parent = path.parent
+    if not os.path.isdir(parent):
+        what = "is not a folder" if os.path.exists(parent) else "does not exist"
+        raise errors.InputError(f"{path}: cannot write the output file: {parent} {what}")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+        if not existed:
+            os.unlink(path)
+    except OSError as err:
+        raise errors.InputError(f"{path}: cannot write the output file "
+                                f"({err.strerror or err})") from None
     return path
+
+
+def _figure_path(path: str | Path) -> Path:
+    """An output file for a figure: suffix and place checked (:func:`_output_file`)."""
+    return _output_file(path, FIGURE_SUFFIXES)
+
+
+def _write_figure(fig, out: Path) -> None:
+    """Save *fig*; a write that fails (disk full, ...) is one line, exit 2."""
+    from .plots import save_figure
+
+    try:
+        save_figure(fig, out)
+    except OSError as err:
+        raise errors.InputError(f"{out}: cannot write the output file "
+                                f"({err.strerror or err})") from None
+
+
+def _json_ready(obj):
+    """*obj* with every number made JSON-safe (:func:`acu_meta.numeric.json_number`: NaN and
+    infinities become None), recursively through dicts, lists, tuples and numpy arrays."""
+    import numpy as np
+
+    from .numeric import json_number
+
+    if isinstance(obj, dict):
+        return {str(k): _json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_json_ready(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, int, float, np.number, np.bool_)):
+        return json_number(obj)
+    return obj
+
+
+def json_text(payload) -> str:
+    """Strict JSON of *payload* (no NaN or Infinity tokens: they are ``null``)."""
+    return json.dumps(_json_ready(payload), indent=2, allow_nan=False)
+
+
+@contextlib.contextmanager
+def _about(path):
+    """Errors raised while the user's file *path* is processed name the file: a message that
+    does not start with it gets the prefix ``FILE: `` (the error type keeps exit status 2)."""
+    shown = str(Path(path))
+    try:
+        yield
+    except _user_errors() as err:
+        text = _one_line(err)
+        if text.startswith(shown):
+            raise
+        kind = errors.InputError if isinstance(err, errors.InputError) else errors.ModelError
+        raise kind(f"{shown}: {text}") from err
 
 
 def _cmd_list(args) -> int:
@@ -93,11 +177,10 @@ def _cmd_list(args) -> int:
 def _cmd_check_data(args) -> int:
     from . import data
 
+    out = _output_file(args.out) if args.out else None
     report = data.check(args.data)
     text = report.to_markdown()
-    if args.out:
-        out = Path(args.out)
-        _output_dir(out.parent)
+    if out is not None:
         out.write_text(text, encoding="utf-8")
         print(f"{report.summary()}; written to {out}")
     else:
@@ -180,15 +263,12 @@ def _examples_dir(args) -> Path | None:
 
 def _cmd_snapshot(args) -> int:
     """Refresh the regression snapshot of every reproduced number (after a deliberate change)."""
-    import json
-
     from .analyses import all_approximations, all_targets
     from .analyses.reproduction import snapshot
 
-    path = Path(args.out)
+    path = _output_file(args.out)
     payload = {"targets": snapshot(all_targets(args.data)),
                "approximations": snapshot(all_approximations(args.data))}
-    _output_dir(path.parent)
     path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"snapshot of {len(payload['targets'])} targets and {len(payload['approximations'])} "
           f"approximations -> {path}")
@@ -224,32 +304,31 @@ def effect_sizes_from_table(table, measure: str | None, exact: bool = True):
     return escalc("GEN", yi=c["yi"], sei=c["sei"], study=table.study)
 
 
-def _check_method(method: str | None, es, path) -> None:
-    """MH and Peto pool 2x2 counts: refuse them for other data before pooling."""
+def _check_method(method: str | None, es) -> None:
+    """MH and Peto pool 2x2 counts: refuse them for other data before pooling (the caller's
+    :func:`_about` names the file)."""
     if method not in COUNT_METHODS:
         return
     if es.arms is None or es.measure not in BINARY_MEASURES:
-        raise errors.InputError(f"{path}: method {method} needs 2x2 counts (treat_events, "
-                                "treat_n, control_events, control_n)")
+        raise errors.InputError(f"method {method} needs 2x2 counts (treat_events, treat_n, "
+                                "control_events, control_n)")
     if method == "MH" and es.measure not in MH_MEASURES:
-        raise errors.InputError(f"{path}: method MH is for measures {', '.join(MH_MEASURES)}, "
+        raise errors.InputError(f"method MH is for measures {', '.join(MH_MEASURES)}, "
                                 f"not {es.measure}")
 
 
 def _cmd_pool(args) -> int:
     import dataclasses
-    import json
 
-    table, res = _pooled_from_file(args)
-    if table.excluded:
-        res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
-    if args.json:
-        print(json.dumps(_pool_payload(res, args), indent=2))
-    else:
-        print(res.summary())
-        for text in _pool_extras(res, args):
-            print()
-            print(text)
+    with _about(args.file):
+        table, res = _pooled_from_file(args)
+        if table.excluded:
+            res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
+        if args.json:
+            text = json_text(_pool_payload(res, args))
+        else:
+            text = "\n\n".join([res.summary(), *_pool_extras(res, args)])
+    print(text)
     return 0
 
 
@@ -277,80 +356,71 @@ def _pool_extras(res, args) -> list[str]:
 
 
 def _pooled_from_file(args):
-    import warnings
-
+    """Read, check and pool the study file of *args*; warnings go to the CLI's warning line."""
     from .data.userfile import read_study_csv
     from .results import pool, subgroups
 
     table = read_study_csv(args.file, drop_missing=args.drop_missing)
     es = effect_sizes_from_table(table, args.measure, exact=PROFILES[args.profile].exact_j)
-    _check_method(args.method, es, args.file)
+    _check_method(args.method, es)
     subgroup = getattr(args, "subgroup", None)
     if subgroup and subgroup not in table.extra:
-        raise errors.InputError(f"{args.file}, line 1, column {subgroup!r}: no such column for "
+        raise errors.InputError(f"{table.path}, line 1, column {subgroup!r}: no such column for "
                                 "--subgroup")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if subgroup:
-            res = subgroups(es, table.extra[subgroup], method=args.method or DEFAULT_POOL_METHOD,
-                            hksj=bool(args.hksj), level=args.level, profile=args.profile)
-        else:
-            res = pool(es, method=args.method, hksj=True if args.hksj else None,
-                       level=args.level, profile=args.profile)
-    for w in caught:
-        print(f"acu-meta: warning: {w.message}", file=sys.stderr)
+    if subgroup:
+        res = subgroups(es, table.extra[subgroup], method=args.method or DEFAULT_POOL_METHOD,
+                        hksj=bool(args.hksj), level=args.level, profile=args.profile)
+    else:
+        res = pool(es, method=args.method, hksj=True if args.hksj else None,
+                   level=args.level, profile=args.profile)
     for study, reason in table.excluded:
-        print(f"acu-meta: warning: excluded {study}: {reason}", file=sys.stderr)
+        warnings.warn(f"excluded {study}: {reason}", stacklevel=1)
     return table, res
 
 
 def _cmd_forest(args) -> int:
-    from .plots import forest, funnel, save_figure
+    from .plots import forest, funnel
 
     out = _figure_path(args.out)
-    _, res = _pooled_from_file(args)
-    if args.command == "forest":
-        fig = forest(res, sort=args.sort, favours=tuple(args.favours),
-                     arm_labels=tuple(args.arms))
-    else:
-        fig = funnel(res)
-    save_figure(fig, out)
+    with _about(args.file):
+        _, res = _pooled_from_file(args)
+        if args.command == "forest":
+            fig = forest(res, sort=args.sort, favours=tuple(args.favours),
+                         arm_labels=tuple(args.arms))
+        else:
+            fig = funnel(res)
+    _write_figure(fig, out)
     print(f"written {out}")
     return 0
 
 
 def _cmd_network(args) -> int:
-    import json
-
     import pandas as pd
 
     from .data.userfile import read_network_csv
-    from .models.network import NetworkError
     from .results.network import network
 
-    plot = _figure_path(args.plot) if args.plot else None
+    plot = _figure_path(args.plot) if args.plot else None  # before any work
     shape, cols = read_network_csv(args.file)
     measure = (args.measure or DEFAULT_NETWORK_MEASURE[shape]).upper()
     fits = NETWORK_MEASURES[shape]
     if measure not in fits:
-        raise errors.InputError(f"{args.file}: measure {measure} does not fit {shape} arms "
+        raise errors.InputError(f"{Path(args.file)}: measure {measure} does not fit {shape} arms "
                                 f"({', '.join(fits)})")
-    try:
+    with _about(args.file):
         res = network(pd.DataFrame(cols), measure=measure, method=args.method,
                       reference=args.reference, level=args.level)
-    except NetworkError as err:  # the model's own error, given the file name
-        raise errors.InputError(f"{args.file}: {err}") from err
-    if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
-    else:
-        print(res.summary())
-        print()
-        print(res.league_table().to_string())
-    if plot is not None:
-        from .plots import save_figure
-        from .plots.network import network_graph
+        if args.json:
+            text = json_text(res.to_dict())
+        else:
+            text = f"{res.summary()}\n\n{res.league_table().to_string()}"
+        if plot is not None:
+            from .plots.network import network_graph
 
-        save_figure(network_graph(res), plot)
+            fig = network_graph(res)
+    if plot is not None:
+        _write_figure(fig, plot)  # before printing: a failed write prints no results
+    print(text)
     return 0
 
 
@@ -490,23 +560,54 @@ def _quiet_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout without a file descriptor (e.g. captured)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
         pass
 
 
+@contextlib.contextmanager
+def _warning_lines(pending: list[str]):
+    """Collect every warning raised inside into *pending* as one line ``acu-meta: warning:
+    TEXT``, once per distinct text: no source path, no code line, no category (through
+    ``warnings.showwarning``). :func:`main` prints them after a command that succeeds."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = f"acu-meta: warning: {' '.join(str(message).split())}"
+        if text not in pending:
+            pending.append(text)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield pending
+
+
+def _print_lines(lines: list[str]) -> None:
+    for text in lines:
+        print(text, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; return the exit status (0 ok, 1 bug, 2 bad input)."""
+    """Run one command; return the exit status (0 ok, 1 bug, 2 bad input).
+
+    Warnings are printed (one line each) after a command that succeeds; a command that fails
+    prints its one error line alone (``--debug``: the warnings and the traceback too)."""
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)
+    if sys.stdout is None:  # started with stdout closed (`acu-meta ... >&-`): write nowhere
+        sys.stdout = open(os.devnull, "w")  # lives as long as the process
+    pending: list[str] = []
     try:
-        status = int(args.func(args) or 0)
-        sys.stdout.flush()  # a closed pipe shows here, inside the try
+        with _warning_lines(pending):
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, inside the try
+        _print_lines(pending)
         return status
     except BrokenPipeError:
         _quiet_stdout()
         return 0
     except _user_errors() as err:
         if debug:
+            _print_lines(pending)
             traceback.print_exc()
         print(f"acu-meta: error: {_one_line(err)}", file=sys.stderr)
         return 2
@@ -515,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # anything else is a bug in acu_meta
         if debug:
+            _print_lines(pending)
             traceback.print_exc()
         print(f"acu-meta: internal error: {type(err).__name__}: {_one_line(err)} (run with "
               "--debug for the traceback; please report it)", file=sys.stderr)

@@ -35,7 +35,7 @@ def test_check_data_prints_report(capsys):
 
 
 def test_check_data_writes_report(tmp_path, capsys):
-    out = tmp_path / "sub" / "checks.md"
+    out = tmp_path / "checks.md"
     assert main(["check-data", "--out", str(out)]) == 0
     report = data.check()
     assert out.read_text(encoding="utf-8") == report.to_markdown()

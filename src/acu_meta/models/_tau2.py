@@ -164,16 +164,27 @@ def tau2_reml(y, v, X) -> tuple[float, int]:
 
 
 def se_tau2_ml(tau2: float, y, v, X) -> float:
-    """Information-based SE of the ML estimate: ``sqrt(2 / sum(w^2))``."""
+    """Information-based SE of the ML estimate: ``sqrt(2 / sum(w^2))``.
+
+    Computed with the weights scaled by their maximum c (``sqrt(2 / sum((w/c)^2)) / c``), so
+    that a huge tau2 (w^2 below the smallest double) gives the finite SE rather than inf.
+    """
     w = 1.0 / (v + tau2)
-    return float(np.sqrt(2 / np.sum(w**2)))
+    c = float(np.max(w))
+    return float(np.sqrt(2 / np.sum((w / c) ** 2)) / c)
 
 
 def se_tau2_reml(tau2: float, y, v, X) -> float:
-    """Information-based SE of the REML estimate: ``sqrt(2 / tr(P P))``."""
+    """Information-based SE of the REML estimate: ``sqrt(2 / tr(P P))``.
+
+    P is linear in the weights, so with ``w' = w / max(w)`` it is computed as
+    ``sqrt(2 / tr(P' P')) / max(w)``: finite where tr(P P) would underflow (huge tau2).
+    """
     w = 1.0 / (v + tau2)
-    P = pmat(w, X, wls(y, X, w).Ainv)
-    return float(np.sqrt(2 / np.trace(P @ P)))
+    c = float(np.max(w))
+    ws = w / c
+    P = pmat(ws, X, wls(y, X, ws).Ainv)
+    return float(np.sqrt(2 / np.trace(P @ P)) / c)
 
 
 # ------------------------------------------------------------------------------ network model
