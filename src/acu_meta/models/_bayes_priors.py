@@ -392,7 +392,7 @@ def literature_prior(prior_id: str) -> TauPrior:
     if fam == "log-normal":
         p = log_normal_tau2(r["mu"], r["sigma"], name=name)
     elif fam == "log-t":
-        p = log_t_tau2(r["mu"], r["sigma"], r["df"], name=name)
+        p = log_t_tau2(r["mu"], r["sigma"], r["df"], name=name)  # mu = location of log tau^2
     elif fam == "half-normal":
         p = half_normal(r["sigma"])
         p = TauPrior(name, True, p.family, p.params, _logpdf=p._logpdf)

@@ -60,10 +60,13 @@ def _t_of_u(u, t0, h):
     return np.clip(np.nan_to_num(t, nan=0.0, posinf=_T_CLIP, neginf=-_T_CLIP), -_T_CLIP, _T_CLIP)
 
 
-def _log_dt_du(u, h):
+def _log_dt_du(u, h, t0=0.0):
+    """log dt/du; -inf where t is clipped (the clipped map is constant there)."""
     u = np.asarray(u, dtype=float)
-    with np.errstate(divide="ignore"):
-        return np.log(h) + np.log1p(u * u) - 2.0 * np.log(np.abs(1.0 - u * u))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(h) + np.log1p(u * u) - 2.0 * np.log(np.abs(1.0 - u * u))
+        raw = t0 + h * u / (1.0 - u * u)
+    return np.where(np.isfinite(raw) & (np.abs(raw) < _T_CLIP), out, -np.inf)
 
 
 def _u_of_t(t, t0, h):
@@ -124,7 +127,7 @@ class TauRule:
     def _log_qu(self, u):
         t = _t_of_u(u, self.t0, self.h)
         with np.errstate(over="ignore", invalid="ignore"):
-            out = self.log_q(np.exp(t)) + t + _log_dt_du(u, self.h) - self.log_norm
+            out = self.log_q(np.exp(t)) + t + _log_dt_du(u, self.h, self.t0) - self.log_norm
         return np.where(np.isnan(out), -np.inf, out)
 
     def cdf_u(self, u):
@@ -234,12 +237,22 @@ def build_rule(log_q: Callable, monitors: Callable, *, scale: float, proper_prio
         right = _tail_exponent(log_q, scale * 1e10, scale * 1e12)
         mom = [right > 2.0 + 1e-6, right > 3.0 + 1e-6]
 
+    # monitored columns whose integral exists: growth exponent below the tail exponent - 1
+    keep_cols = None
+    if not math.isfinite(upper):
+        right = _tail_exponent(log_q, scale * 1e10, scale * 1e12)
+        with np.errstate(all="ignore"):
+            g1 = np.abs(np.atleast_2d(monitors(np.array([scale * 1e10]))))[0]
+            g2 = np.abs(np.atleast_2d(monitors(np.array([scale * 1e12]))))[0]
+            growth = np.log(np.maximum(g2, 1e-300) / np.maximum(g1, 1e-300)) / math.log(100.0)
+        keep_cols = growth < right - 1.0 - 1e-3
+
     def comps(u):
         """log q_u (relative to nothing yet) and the monitored matrix at the nodes u."""
         t = _t_of_u(u, t0, h)
         tau = np.exp(t)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            lq = log_q(tau) + t + _log_dt_du(u, h)
+            lq = log_q(tau) + t + _log_dt_du(u, h, t0)
         lq = np.where(np.isnan(lq), -np.inf, lq)
         cols = [np.ones_like(tau)]
         if mom[0]:
@@ -248,6 +261,8 @@ def build_rule(log_q: Callable, monitors: Callable, *, scale: float, proper_prio
             cols.append(tau * tau)
         with np.errstate(over="ignore", invalid="ignore"):
             m = monitors(tau)
+            if m is not None and keep_cols is not None:
+                m = m[:, keep_cols]
             g = np.column_stack(cols + ([m] if m is not None else []))
         g = np.where(np.isfinite(lq)[:, None] & np.isfinite(g), g, 0.0)
         return lq, g
@@ -356,11 +371,20 @@ class NormalMixture:
         z = special.ndtri(p)
         cand = self.m + z * self.s
         lo, hi = float(np.min(cand)), float(np.max(cand))
+        span = max(hi - lo, 1e-12 * max(1.0, abs(lo)), float(np.min(self.s)) * 1e-6)
+        for _ in range(200):  # rounding can put the exact bounds a hair inside: widen
+            if self.cdf(lo) <= p:
+                break
+            lo -= span
+            span *= 2
+        span = max(hi - lo, 1e-12)
+        for _ in range(200):
+            if self.cdf(hi) >= p:
+                break
+            hi += span
+            span *= 2
         if lo == hi:
             return lo
-        span = max(hi - lo, 1e-300)
-        lo -= 1e-9 * span
-        hi += 1e-9 * span
         sc = max(abs(lo), abs(hi), float(np.min(self.s)))
         return optimize.brentq(lambda x: self.cdf(x) - p, lo, hi, xtol=1e-14 * sc,
                                rtol=4 * np.finfo(float).eps, maxiter=500)

@@ -270,9 +270,19 @@ class BayesMeta:
 # ---------------------------------------------------------------------- fit
 
 
-def _summary_mixture(mix: NormalMixture, level: float = 0.95) -> PosteriorSummary:
-    return PosteriorSummary(mix.mode(), mix.ppf(0.5), mix.mean, mix.sd, mix.central(level),
-                            mix.shortest(level), level)
+def _summary_mixture(mix: NormalMixture, level: float = 0.95, sd_finite: bool = True
+                     ) -> PosteriorSummary:
+    return PosteriorSummary(mix.mode(), mix.ppf(0.5), mix.mean, mix.sd if sd_finite else math.inf,
+                            mix.central(level), mix.shortest(level), level)
+
+
+def _tau_var_finite(rule: TauRule, upper: float) -> bool:
+    """E[tau^2 | y] < inf (then so are Var(mu | y) under a flat prior and Var(theta_new | y))."""
+    if rule.point_mass is not None or math.isfinite(upper):
+        return True
+    from ._bayes_quad import _tail_exponent
+    sc = math.exp(rule.t0)
+    return _tail_exponent(rule.log_q, sc * 1e10, sc * 1e12) > 3 + 1e-6
 
 
 def _tau_mode(rule: TauRule, upper: float) -> float:
@@ -434,8 +444,9 @@ def bayes_meta(y, sigma, tau_prior: TauPrior | str = "uniform",
     fit0 = BayesMeta(y, sigma, labels, tau_prior, mu_prior, None, None, None, {}, None, None,
                      None, {}, {}, rule.error, len(rule.tau), rule)
     mu_mix = fit0.mixture("mu")
-    mu_s = _summary_mixture(mu_mix, level)
-    pred_s = _summary_mixture(fit0.mixture("theta_new"), level)
+    var_ok = _tau_var_finite(rule, tau_prior.upper)
+    mu_s = _summary_mixture(mu_mix, level, var_ok or mu_prior.proper)
+    pred_s = _summary_mixture(fit0.mixture("theta_new"), level, var_ok)
     tau_s = _tau_summary(rule, tau_prior.upper, level)
     # shrinkage estimates
     th = {"median": [], "mean": [], "sd": [], "central_low": [], "central_high": []}
