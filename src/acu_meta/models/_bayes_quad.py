@@ -385,9 +385,13 @@ class NormalMixture:
             span *= 2
         if lo == hi:
             return lo
-        sc = max(abs(lo), abs(hi), float(np.min(self.s)))
-        return optimize.brentq(lambda x: self.cdf(x) - p, lo, hi, xtol=1e-14 * sc,
-                               rtol=4 * np.finfo(float).eps, maxiter=500)
+        # absolute tolerance on the scale of the bulk (the weighted median sd), not of the
+        # bracket, which heavy tails can make astronomically wide
+        order = np.argsort(self.s)
+        cw = np.cumsum(self.w[order])
+        typical = float(self.s[order][min(np.searchsorted(cw, 0.5 * cw[-1]), len(cw) - 1)])
+        return optimize.brentq(lambda x: self.cdf(x) - p, lo, hi, xtol=1e-15 * typical,
+                               rtol=4 * np.finfo(float).eps, maxiter=1000)
 
     def ppf(self, p):
         p = np.asarray(p, dtype=float)
