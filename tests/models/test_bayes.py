@@ -557,3 +557,20 @@ def test_engine_works_where_bayesmeta_failed(fixture_fits):
         assert f.pposterior("mu", f.mu.median) == pytest.approx(0.5, abs=1e-10)
     print(f"bayesmeta failed on {len(failed)} fixture case(s); the engine fits all of them:",
           [c["id"] for c, _ in failed])
+
+
+#: bayesmeta's $ML["joint", ] and $MAP["joint", ] come from optim() Nelder-Mead with default
+#: tolerances (reltol 1e-8 on the objective), good to about 1e-4 of the parameters' scale.
+OPTIM_TOL = 1e-3
+
+
+def test_bayesmeta_fixture_joint_ml_and_map(fixture_fits):
+    for c, f in fixture_fits:
+        if c.get("error"):
+            continue
+        for mine, ref in ((f.ml["joint"], c.get("ml")), (f.map["joint"], c.get("map"))):
+            if not ref or ref.get("tau") is None:
+                continue
+            sc = max(f.mu.sd if math.isfinite(f.mu.sd) else 1.0, 1e-3)
+            assert abs(mine[0] - ref["tau"]) <= OPTIM_TOL * max(sc, 1.0), (c["id"], mine, ref)
+            assert abs(mine[1] - ref["mu"]) <= OPTIM_TOL * max(sc, 1.0), (c["id"], mine, ref)

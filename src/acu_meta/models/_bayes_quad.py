@@ -332,7 +332,9 @@ def build_rule(log_q: Callable, monitors: Callable, *, scale: float, proper_prio
     cum = np.concatenate([[0.0], np.cumsum(pm)])
     wt = (q / mass).ravel()
     tau = np.exp(_t_of_u(n20.ravel(), t0, h))
-    keep = wt > 1e-18
+    # no pruning by weight: a node of negligible mass can still carry a moment (tau^2 w is
+    # not small far out in a heavy tail)
+    keep = wt > 0
     return TauRule(tau[keep], wt[keep], log_norm, total, len(panels), edges, cum, t0, h,
                    log_q, upper)
 
