@@ -170,9 +170,10 @@ def _ranks(rule: TauRule, d, cov, larger_is_better: bool, n_draws: int, seed: in
         eff = np.column_stack([np.zeros(n_draws), draws])
         if larger_is_better:
             eff = -eff
-        rank = np.argsort(np.argsort(eff, axis=1, kind="stable"), axis=1)  # 0 = best
-        for r in range(T):
-            probs[:, r] += wj * np.mean(rank == r, axis=0)
+        # rank (0 = best) = number of treatments with a better effect in the draw
+        rank = np.sum(eff[:, None, :] < eff[:, :, None], axis=2)
+        counts = np.stack([np.bincount(rank[:, i], minlength=T) for i in range(T)])
+        probs += wj * counts / n_draws
     cum = np.cumsum(probs, axis=1)
     sucra = cum[:, : T - 1].sum(axis=1) / (T - 1) if T > 1 else np.ones(T)
     return probs, probs[:, 0].copy(), sucra
