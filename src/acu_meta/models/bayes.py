@@ -289,7 +289,8 @@ def _tau_mode(rule: TauRule, upper: float) -> float:
     if rule.point_mass is not None:
         return rule.point_mass
     nodes = np.sort(rule.tau)
-    grid = np.concatenate([[0.0], nodes[(nodes > 0) & (nodes <= upper)]])
+    grid = np.concatenate([[0.0], nodes[(nodes > 0) & (nodes < upper)],
+                           [upper] if math.isfinite(upper) else []])
     ld = rule.log_density(grid)
     ld = np.where(np.isnan(ld), -np.inf, ld)
     i = int(np.argmax(ld))
@@ -303,6 +304,9 @@ def _tau_mode(rule: TauRule, upper: float) -> float:
     x = float(r.x)
     if float(rule.log_density(np.array(0.0))) >= float(rule.log_density(np.array(x))):
         return 0.0
+    if math.isfinite(upper) and (float(rule.log_density(np.array(upper)))
+                                 >= float(rule.log_density(np.array(x)))):
+        return float(upper)
     return x
 
 
