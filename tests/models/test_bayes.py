@@ -271,6 +271,9 @@ def test_crins_example_printed_in_roever2020():
     assert f.ml["joint"][0] == pytest.approx(0.32581341, abs=2e-5)
     assert f.ml["joint"][1] == pytest.approx(-1.578262, abs=1e-4)
     assert f.ml["marginal"][0] == pytest.approx(0.46441292, abs=2e-5)
+    assert f.ml["marginal"][1] == pytest.approx(-1.578003, abs=1e-4)
+    assert f.map["marginal"][0] == pytest.approx(0.24531385, abs=2e-6)
+    assert f.map["marginal"][1] == pytest.approx(-1.569122, abs=1e-4)
     assert f.map["joint"][0] == pytest.approx(0.08690907, abs=2e-5)
     assert f.map["joint"][1] == pytest.approx(-1.559376, abs=1e-4)
 

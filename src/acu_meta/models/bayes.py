@@ -135,7 +135,10 @@ class BayesMeta:
         ``None`` unless both priors are proper.
     ml, map : dict
         ``{"joint": (tau, mu), "marginal": (tau, mu)}`` maximum-likelihood and MAP estimates as
-        bayesmeta's ``$ML`` / ``$MAP`` rows.
+        bayesmeta's ``$ML`` / ``$MAP`` rows: joint ML maximizes p(y | mu, tau); marginal ML
+        maximizes p(y | tau) (mu integrated over its prior) and p(y | mu) (tau over its
+        prior); joint MAP maximizes the joint posterior; marginal MAP are the marginal
+        posterior modes.
     quad_error : float
         The stated relative error bound of the tau quadrature.
     n_nodes : int
@@ -470,6 +473,21 @@ def bayes_meta(y, sigma, tau_prior: TauPrior | str = "uniform",
         bf_tau = math.exp(float(_log_marglik(np.array(0.0), y, s2, mu_prior)) - rule.log_norm)
         bf_mu = float(mu_mix.pdf(0.0)) / float(mu_prior.pdf(0.0))
     est_ml, est_map = _estimates(y, s2, tau_prior, mu_prior, sigma, rule, mu_s.mode, scale)
+    # marginal ML of mu: argmax p(y | mu) = argmax p(mu | y) / p(mu) (tau integrated over its
+    # prior); for a flat mu prior that is the posterior mode
+    if mu_prior.proper:
+        lo, hi = mu_mix.ppf(1e-4), mu_mix.ppf(1 - 1e-4)
+        grid = np.linspace(lo, hi, 401)
+        obj = np.log(mu_mix.pdf(grid)) - mu_prior.logpdf(grid)
+        j = int(np.argmax(obj))
+        a, b = grid[max(j - 1, 0)], grid[min(j + 1, 400)]
+        r = optimize.minimize_scalar(
+            lambda m: -(math.log(mu_mix.pdf(m)) - float(mu_prior.logpdf(m))), bounds=(a, b),
+            method="bounded", options={"xatol": 1e-12 * max(1.0, hi - lo)})
+        mu_ml = float(r.x)
+    else:
+        mu_ml = mu_s.mode
+    est_ml["marginal"] = (est_ml["marginal"][0], mu_ml)
     est_map["marginal"] = (tau_s.mode, mu_s.mode)
     return BayesMeta(y, sigma, labels, tau_prior, mu_prior, tau_s, mu_s, pred_s, th, ml,
                      bf_tau, bf_mu, est_ml, est_map, rule.error, len(rule.tau), rule)
