@@ -407,21 +407,38 @@ def test_run_time_k3_and_k30(capsys):
 
 # ---------------------------------------------------------------------- bayesmeta fixture
 
-#: Tolerances against bayesmeta 3.4. tau's quantities come from R's integrate() and
-#: uniroot() at rel.tol = 2^16 eps (~1.5e-11) and from optimize() for the mode: 1e-5.
-#: mu, theta_new and theta_i come from bayesmeta's DIRECT mixture with delta = 1% KL
-#: divergence per component and epsilon = 1e-4 tail mass (Röver & Friede 2017), whose error
-#: in quantiles and moments is about 1e-4 of the posterior sd (Röver 2020 Sec. 2.11; measured
-#: here: up to 1.6e-4 for the Crins sd, 0.3 relative on a 6e-5 tail probability). The bound
-#: is therefore relative to the posterior sd: MIX_TOL * sd, MIX_TOL = 2e-3.
-TAU_TOL = 1e-5
-MIX_TOL = 2e-3
-
-
-def _fixture():
-    if not FIXTURE.exists():
-        pytest.skip("bayesmeta fixture not present")
-    return json.loads(FIXTURE.read_text())
+# Tolerances against bayesmeta 3.4 (tests/fixtures/bayesmeta_reference.json, written with
+# delta = 1e-4, epsilon = 1e-7 and the default integrate() tolerance 2^16 eps). This engine's
+# own accuracy is fixed by the brute-force tests above (measured: <= 2e-10 on every quantity);
+# these bounds are bayesmeta's accuracy, in units of the posterior sd ("scale"; the 95%
+# central width where the sd is infinite):
+#
+# * tau: integrate() / uniroot() at ~1.5e-11 relative, so TAU_TOL = 1e-8 (measured max 6e-10).
+#   Its mode comes from optimize() and misses a mode at the end of a bounded support (the
+#   uniform(0, 2) prior with huge heterogeneity: bayesmeta 1.98398, exact 2, density 6.01 vs
+#   6.54), so a mode at a support end only has to have the larger density; others match to
+#   TAU_MODE_TOL = 2.5e-4, twice optimize()'s default tolerance .Machine$double.eps^0.25.
+#   Shortest intervals must cover 95%, be no wider than bayesmeta's and match it to
+#   SHORTEST_TOL = 1e-3 (measured 6e-4, where bayesmeta's interval is the wider).
+# * mu, theta_new, theta_i: bayesmeta's DIRECT mixture (Röver & Friede 2017) bounds the
+#   Kullback-Leibler divergence of neighbouring components by delta and cuts the tau tails at
+#   epsilon. Measured max differences: quantiles / intervals 4.4e-4, theta_i 2.1e-4, modes
+#   8e-5, means / medians 2.2e-5 (x scale), densities 9e-5 of the maximum, CDFs 2.7e-5
+#   absolute, and sds 4.4e-3 relative (heavy-tailed cases, where the epsilon cut of the tau
+#   tail removes variance). MIX_TOL = 1e-3, MIX_DENS_TOL = 2e-4, MIX_CDF_TOL = 1e-4,
+#   MIX_SD_RTOL = 1e-2.
+# * marginal likelihood and Bayes factors: integrate(), measured 9e-13 relative: ML_RTOL 1e-9.
+# * joint ML / MAP: optim() Nelder-Mead at default tolerances (measured 4.2e-3 x scale): ours
+#   must be at least as good an optimum (objective >= bayesmeta's) and within OPTIM_TOL = 1e-2.
+TAU_TOL = 1e-8
+TAU_MODE_TOL = 2.5e-4
+SHORTEST_TOL = 1e-3
+MIX_TOL = 1e-3
+MIX_DENS_TOL = 2e-4
+MIX_CDF_TOL = 1e-4
+MIX_SD_RTOL = 1e-2
+ML_RTOL = 1e-9
+OPTIM_TOL = 1e-2
 
 
 def _prior_from_fixture(d):
@@ -472,108 +489,133 @@ def fixture_fits():
     return out
 
 
-def _close(a, b, tol):
-    return (a is None and b is None) or abs(float(a) - float(b)) <= tol
+def _scale(summary):
+    return summary.sd if math.isfinite(summary.sd) else summary.central[1] - summary.central[0]
 
 
-def test_bayesmeta_fixture_summaries(fixture_fits):
-    worst = {}
+def test_bayesmeta_fixture_tau(fixture_fits):
+    n = 0
     for c, f in fixture_fits:
         if c.get("error"):
             continue
-        for par in ("tau", "mu", "theta_new"):
-            ref = c["summary"][par]
-            mine = getattr(f, par)
-            scale = mine.sd if math.isfinite(mine.sd) else (mine.central[1] - mine.central[0])
-            tol = TAU_TOL * max(1.0, scale) if par == "tau" else MIX_TOL * scale
-            for key in ("median", "mean", "sd"):
-                r, m = ref.get(key), getattr(mine, key)
-                if r is None or not math.isfinite(m):
-                    continue
-                d = abs(m - r)
-                worst[(par, key)] = max(worst.get((par, key), 0.0), d / max(scale, 1e-300))
-                assert d <= tol, (c["id"], par, key, m, r)
+        n += 1
+        ref, mine, sc = c["summary"]["tau"], f.tau, _scale(f.tau)
+        for key in ("median", "mean", "sd"):
+            if ref[key] is not None and math.isfinite(getattr(mine, key)):
+                assert abs(getattr(mine, key) - ref[key]) <= TAU_TOL * sc, (c["id"], key)
+        for m, r in zip(mine.central, ref["central"], strict=True):
+            assert abs(m - r) <= TAU_TOL * sc, (c["id"], "central")
+        if mine.mode in (0.0, f.tau_prior.upper):
+            assert f.dposterior("tau", mine.mode) >= f.dposterior("tau", ref["mode"]), c["id"]
+        else:
+            assert abs(mine.mode - ref["mode"]) <= TAU_MODE_TOL, (c["id"], "mode")
+        lo, hi = mine.shortest
+        rlo, rhi = ref["shortest"]
+        assert f.pposterior("tau", hi) - f.pposterior("tau", lo) == pytest.approx(0.95, abs=1e-9)
+        assert hi - lo <= rhi - rlo + 1e-9 * sc, c["id"]
+        assert abs(lo - rlo) <= SHORTEST_TOL * sc and abs(hi - rhi) <= SHORTEST_TOL * sc, c["id"]
+        p = np.asarray(c["quantiles"]["p"], float)
+        assert np.all(np.abs(f.qposterior("tau", p) - np.asarray(c["quantiles"]["tau"], float))
+                      <= TAU_TOL * sc), c["id"]
+        x = np.asarray(c["density"]["tau"]["x"], float)
+        d = np.asarray(c["density"]["tau"]["d"], float)
+        assert np.allclose(f.dposterior("tau", x), d, rtol=TAU_TOL, atol=TAU_TOL * d.max())
+        x = np.asarray(c["cdf"]["tau"]["x"], float)
+        assert np.allclose(f.pposterior("tau", x), c["cdf"]["tau"]["p"], rtol=0, atol=TAU_TOL)
+    assert n >= 100
+
+
+def test_bayesmeta_fixture_mixtures(fixture_fits):
+    for c, f in fixture_fits:
+        if c.get("error"):
+            continue
+        p = np.asarray(c["quantiles"]["p"], float)
+        for par in ("mu", "theta_new"):
+            ref, mine = c["summary"][par], getattr(f, par)
+            sc = _scale(mine)
+            for key in ("mode", "median", "mean"):
+                assert abs(getattr(mine, key) - ref[key]) <= MIX_TOL * sc, (c["id"], par, key)
+            if ref["sd"] is not None and math.isfinite(mine.sd):
+                assert mine.sd == pytest.approx(ref["sd"], rel=MIX_SD_RTOL), (c["id"], par)
             for key in ("central", "shortest"):
                 for m, r in zip(getattr(mine, key), ref[key], strict=True):
-                    if r is None:
-                        continue
-                    d = abs(m - r)
-                    worst[(par, key)] = max(worst.get((par, key), 0.0), d / max(scale, 1e-300))
-                    assert d <= tol, (c["id"], par, key, m, r)
-    print("worst |engine - bayesmeta| / posterior sd:", worst)
+                    assert abs(m - r) <= MIX_TOL * sc, (c["id"], par, key)
+            q = np.asarray(c["quantiles"][par], float)
+            assert np.all(np.abs(f.qposterior(par, p) - q) <= MIX_TOL * sc), (c["id"], par)
+            x = np.asarray(c["density"][par]["x"], float)
+            d = np.asarray(c["density"][par]["d"], float)
+            assert np.all(np.abs(f.dposterior(par, x) - d) <= MIX_DENS_TOL * d.max()), c["id"]
+            x = np.asarray(c["cdf"][par]["x"], float)
+            pr = np.asarray(c["cdf"][par]["p"], float)
+            assert np.all(np.abs(f.pposterior(par, x) - pr) <= MIX_CDF_TOL), (c["id"], par)
+        th = c["theta"]
+        sd = np.asarray(th["sd"], float)
+        for key in ("median", "mean", "sd", "central_low", "central_high"):
+            assert np.all(np.abs(f.theta[key] - np.asarray(th[key], float)) <= MIX_TOL * sd), (
+                c["id"], key)
 
 
-def test_bayesmeta_fixture_quantiles_densities_cdfs(fixture_fits):
+def test_bayesmeta_fixture_marginal_likelihood_and_bayes_factors(fixture_fits):
+    n = 0
     for c, f in fixture_fits:
         if c.get("error"):
             continue
-        q = c["quantiles"]
-        p = np.asarray(q["p"], float)
-        for par in ("tau", "mu", "theta_new"):
-            sd = getattr(f, par).sd
-            scale = sd if math.isfinite(sd) else np.ptp(getattr(f, par).central)
-            tol = TAU_TOL * max(1.0, scale) if par == "tau" else MIX_TOL * scale
-            mine = f.qposterior(par, p)
-            assert np.all(np.abs(mine - np.asarray(q[par], float)) <= tol), (c["id"], par)
-            if "density" in c and par in c["density"]:
-                x = np.asarray(c["density"][par]["x"], float)
-                d = np.asarray(c["density"][par]["d"], float)
-                dm = f.dposterior(par, x)
-                rtol = 1e-5 if par == "tau" else MIX_TOL * 5
-                assert np.all(np.abs(dm - d) <= rtol * np.max(d) + 1e-12), (c["id"], par)
-            if "cdf" in c and par in c["cdf"]:
-                x = np.asarray(c["cdf"][par]["x"], float)
-                pr = np.asarray(c["cdf"][par]["p"], float)
-                atol = 1e-6 if par == "tau" else MIX_TOL
-                assert np.all(np.abs(f.pposterior(par, x) - pr) <= atol), (c["id"], par)
-
-
-def test_bayesmeta_fixture_shrinkage_marginal_likelihood_bayes_factors(fixture_fits):
-    for c, f in fixture_fits:
-        if c.get("error"):
-            continue
-        th = c.get("theta")
-        if th:
-            sd = np.asarray(th["sd"], float)
-            for key in ("median", "mean", "sd", "central_low", "central_high"):
-                assert np.all(np.abs(f.theta[key] - np.asarray(th[key], float))
-                              <= MIX_TOL * sd), (c["id"], key)
         ml = c.get("marginal_likelihood")
         if ml is None:
-            assert f.marginal_likelihood is None or not f.proper
-        else:
-            assert f.marginal_likelihood == pytest.approx(ml, rel=1e-6), c["id"]
-            assert f.bayes_factor_tau0 == pytest.approx(c["bayes_factor_tau0"], rel=1e-6)
-            assert f.bayes_factor_mu0 == pytest.approx(c["bayes_factor_mu0"], rel=BF_MU0_RTOL)
+            assert not f.proper and f.marginal_likelihood is None, c["id"]
+            continue
+        n += 1
+        assert f.marginal_likelihood == pytest.approx(ml, rel=ML_RTOL), c["id"]
+        assert f.bayes_factor_tau0 == pytest.approx(c["bayes_factor_tau0"], rel=ML_RTOL)
+        assert f.bayes_factor_mu0 == pytest.approx(c["bayes_factor_mu0"], rel=ML_RTOL)
+    assert n >= 10
 
 
-#: bayesmeta's BF(mu = 0) goes through its DIRECT mixture density of mu at 0, a tail value
-#: whose relative error is larger than the mixture's error in the bulk.
-BF_MU0_RTOL = 5e-2
-
-
-def test_engine_works_where_bayesmeta_failed(fixture_fits):
-    failed = [(c, f) for c, f in fixture_fits if c.get("error")]
-    for _c, f in failed:
-        assert f.quad_error < 1e-10
-        assert f.pposterior("tau", f.tau.median) == pytest.approx(0.5, abs=1e-10)
-        assert f.pposterior("mu", f.mu.median) == pytest.approx(0.5, abs=1e-10)
-    print(f"bayesmeta failed on {len(failed)} fixture case(s); the engine fits all of them:",
-          [c["id"] for c, _ in failed])
-
-
-#: bayesmeta's $ML["joint", ] and $MAP["joint", ] come from optim() Nelder-Mead with default
-#: tolerances (reltol 1e-8 on the objective), good to about 1e-4 of the parameters' scale.
-OPTIM_TOL = 1e-3
+def _log_joint(f, tau, mu, with_prior):
+    val = math.log(float(f.likelihood(np.array(tau), np.array(mu))))
+    if with_prior:
+        val += float(f.mu_prior.logpdf(np.array(mu))) + math.log(float(f.dprior(np.array(tau))))
+    return val
 
 
 def test_bayesmeta_fixture_joint_ml_and_map(fixture_fits):
     for c, f in fixture_fits:
         if c.get("error"):
             continue
-        for mine, ref in ((f.ml["joint"], c.get("ml")), (f.map["joint"], c.get("map"))):
+        sc = max(_scale(f.mu), _scale(f.tau))
+        for key, mine, with_prior in (("ml", f.ml["joint"], False), ("map", f.map["joint"], True)):
+            ref = c.get(key)
             if not ref or ref.get("tau") is None:
                 continue
-            sc = max(f.mu.sd if math.isfinite(f.mu.sd) else 1.0, 1e-3)
-            assert abs(mine[0] - ref["tau"]) <= OPTIM_TOL * max(sc, 1.0), (c["id"], mine, ref)
-            assert abs(mine[1] - ref["mu"]) <= OPTIM_TOL * max(sc, 1.0), (c["id"], mine, ref)
+            assert _log_joint(f, *mine, with_prior) >= _log_joint(f, ref["tau"], ref["mu"],
+                                                                 with_prior) - 1e-9, c["id"]
+            assert abs(mine[0] - ref["tau"]) <= OPTIM_TOL * sc, (c["id"], key)
+            assert abs(mine[1] - ref["mu"]) <= OPTIM_TOL * sc, (c["id"], key)
+
+
+def test_engine_works_where_bayesmeta_failed(fixture_fits):
+    """bayesmeta 3.4 fails on the log-t and Rhodes priors (integrate(): 'extremely bad
+    integrand behaviour', 'the integral is probably divergent', roundoff) for k = 2, 3, 6 and
+    the Crins / normand data, and on Jeffreys with k = 2; every one of those cases fits here
+    to the stated tolerance, and its posterior is checked below by direct quadrature."""
+    failed = [(c, f) for c, f in fixture_fits if c.get("error")]
+    assert len(failed) >= 20
+    for c, f in failed:
+        assert f.quad_error < 1e-10, c["id"]
+        assert f.pposterior("tau", f.tau.median) == pytest.approx(0.5, abs=1e-10)
+        assert f.pposterior("mu", f.mu.median) == pytest.approx(0.5, abs=1e-10)
+    # an independent 1-d quadrature of p(tau) p(y | tau) on log tau for three of them
+    from acu_meta.models.bayes import _log_marglik
+    for c, f in failed[:3]:
+        y, s = np.asarray(c["yi"], float), np.asarray(c["sei"], float)
+
+        def q(t, f=f, y=y, s=s):
+            tau = math.exp(t)
+            return math.exp(float(f.tau_prior.logpdf(np.array(tau), s)) + float(
+                _log_marglik(np.array(tau), y, s**2, f.mu_prior))) * tau
+
+        pts = list(np.linspace(-40.0, 10.0, 26))
+        Z = integrate.quad(q, -150.0, 150.0, points=pts, epsabs=0, epsrel=1e-12, limit=500)[0]
+        F = integrate.quad(q, -150.0, math.log(f.tau.median), points=[p for p in pts if p <
+                           math.log(f.tau.median)], epsabs=0, epsrel=1e-12, limit=500)[0] / Z
+        assert F == pytest.approx(0.5, abs=1e-9), c["id"]

@@ -427,28 +427,46 @@ class NormalMixture:
         return shortest_interval(self.ppf, self.pdf, level)
 
 
-def shortest_interval(ppf, pdf, level: float, lower_bound: float = -math.inf
+def shortest_interval(ppf, pdf, level: float, lower_bound: float = -math.inf, n: int = 25
                       ) -> tuple[float, float]:
-    """Shortest interval of probability ``level`` for a unimodal distribution: the p in
-    [0, 1 - level] where the density at both ends is equal (Brent's method), or an end of
-    that range when the density is monotone there (e.g. tau with its mode at 0)."""
-    def g(p):
-        return float(pdf(ppf(p + level))) - float(pdf(ppf(p)))
+    """Shortest interval of probability ``level``: ``[Q(p), Q(p + level)]`` with the smallest
+    width over p in [0, 1 - level].
 
+    The width is scanned on ``n`` values of p (so a density with a pole at 0 and an interior
+    mode, as tau under a log-t prior, gets the global, not a local, minimum); the best grid
+    cell is then refined by solving density(lower) = density(upper) (the stationarity
+    condition) with Brent's method, or the cell's better end is kept where the density is
+    monotone (e.g. tau with its mode at 0: ``[0, Q(level)]``)."""
     top = 1.0 - level
-    lo_end = float(ppf(0.0))
-    if math.isfinite(lo_end) or lower_bound > -math.inf:
-        # bounded below: density at the lower end may be largest
-        with np.errstate(all="ignore"):
-            g0 = float(pdf(ppf(level))) - float(pdf(max(lo_end, lower_bound)))
-        if not g0 > 0:
-            return max(lo_end, lower_bound), float(ppf(level))
+    ps = np.linspace(0.0, top, n)
+    lo_end = max(float(ppf(0.0)), lower_bound)
+
+    def ends(p):
+        lo = lo_end if p <= 0 else float(ppf(p))
+        return lo, float(ppf(min(p + level, 1.0)))
+
+    def width(p):
+        lo, hi = ends(p)
+        return hi - lo
+
+    widths = np.array([width(p) for p in ps])
+    widths = np.where(np.isnan(widths), np.inf, widths)
+    i = int(np.argmin(widths))
+    a, b = ps[max(i - 1, 0)], ps[min(i + 1, n - 1)]
     eps = 1e-12
-    a, b = eps, top - eps
-    ga, gb = g(a), g(b)
-    if ga <= 0:
-        return float(ppf(a)), float(ppf(a + level))
-    if gb >= 0:
-        return float(ppf(b)), float(ppf(b + level))
-    p = optimize.brentq(g, a, b, xtol=1e-14, rtol=1e-14, maxiter=500)
-    return float(ppf(p)), float(ppf(p + level))
+
+    def g(p):
+        lo, hi = ends(p)
+        return float(pdf(hi)) - float(pdf(lo))
+
+    a2, b2 = max(a, eps), min(b, top - eps)
+    cands = [ps[i]] + ([0.0] if a == 0 and math.isfinite(lo_end) else [])
+    if a2 < b2:
+        sub = np.linspace(a2, b2, 9)
+        gs = [g(p) for p in sub]
+        cands += [a2, b2]
+        for j in range(len(sub) - 1):
+            if gs[j] > 0 >= gs[j + 1]:  # width decreasing, then increasing: a local minimum
+                cands.append(optimize.brentq(g, sub[j], sub[j + 1], xtol=1e-14, rtol=1e-14,
+                                             maxiter=500))
+    return ends(min(cands, key=width))

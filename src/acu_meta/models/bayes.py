@@ -289,6 +289,9 @@ def _tau_var_finite(rule: TauRule, upper: float) -> bool:
 
 
 def _tau_mode(rule: TauRule, upper: float) -> float:
+    """Marginal posterior mode of tau. A log-t prior has a pole at tau = 0 (the t density of
+    log tau decays polynomially); the density is then unbounded there and the mode reported
+    is the highest interior local maximum, as bayesmeta's (bounded optimizer) reports."""
     if rule.point_mass is not None:
         return rule.point_mass
     nodes = np.sort(rule.tau)
@@ -296,7 +299,16 @@ def _tau_mode(rule: TauRule, upper: float) -> float:
                            [upper] if math.isfinite(upper) else []])
     ld = rule.log_density(grid)
     ld = np.where(np.isnan(ld), -np.inf, ld)
+    inner = [j for j in range(2, len(grid) - 1) if ld[j] >= ld[j - 1] and ld[j] >= ld[j + 1]
+             and np.isfinite(ld[j])]
     i = int(np.argmax(ld))
+    pole = bool(np.isinf(ld[0]) and ld[0] < 0 and ld[1] > ld[min(2, len(ld) - 1)])
+    if pole or (i <= 1 and ld[1] > ld[0] and inner):
+        # density rising towards tau = 0 without bound: take the best interior local maximum
+        interior = [j for j in inner if grid[j] > 1e-100 * math.exp(rule.t0)]
+        if not interior:
+            return 0.0
+        i = max(interior, key=lambda j: ld[j])
     if i == 0:
         return 0.0
     a = grid[i - 1]
@@ -334,9 +346,12 @@ def _tau_summary(rule: TauRule, upper: float, level: float = 0.95) -> PosteriorS
                             shortest_interval(rule.quantile, rule.density, level, 0.0), level)
 
 
-def _profile_max(fun, scale):
-    """Maximize a function of tau >= 0 (grid on log scale, then bounded Brent)."""
+def _profile_max(fun, scale, upper=math.inf):
+    """Maximize a function of tau in [0, upper] (grid on log scale, then bounded Brent; the
+    ends are candidates too)."""
     grid = np.concatenate([[0.0], scale * np.geomspace(1e-6, 1e4, 400)])
+    if math.isfinite(upper):
+        grid = np.concatenate([grid[grid < upper], [upper]])
     vals = np.array([fun(t) for t in grid])
     vals = np.where(np.isnan(vals), -np.inf, vals)
     i = int(np.argmax(vals))
@@ -345,8 +360,8 @@ def _profile_max(fun, scale):
     a, b = grid[i - 1], grid[min(i + 1, len(grid) - 1)]
     r = optimize.minimize_scalar(lambda t: -fun(t), bounds=(a, b), method="bounded",
                                  options={"xatol": 1e-12 * b})
-    x = float(r.x)
-    return 0.0 if fun(0.0) >= fun(x) else x
+    cands = [float(r.x), 0.0] + ([float(upper)] if math.isfinite(upper) else [])
+    return max(cands, key=fun)
 
 
 def _estimates(y, s2, tau_prior, mu_prior, sigma, rule, mu_mode, scale):
@@ -372,9 +387,7 @@ def _estimates(y, s2, tau_prior, mu_prior, sigma, rule, mu_mode, scale):
                 lp = float(tau_prior.logpdf(np.array(t), sigma))
             return float(ll + mu_prior.logpdf(m) + lp)
 
-        t_map = _profile_max(post_joint, scale)
-        if tau_prior.upper < math.inf:
-            t_map = min(t_map, tau_prior.upper)
+        t_map = _profile_max(post_joint, scale, tau_prior.upper)
         out_map["joint"] = (t_map, float(_cond_mu(np.array(t_map), y, s2, mu_prior)[0]))
     return out_ml, out_map
 
