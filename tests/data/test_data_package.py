@@ -11,7 +11,7 @@ from _helpers import DATA
 from acu_meta import data
 
 EXPECTED = ["sources", "outcomes", "arms", "arm_outcomes", "proportions", "contrasts",
-            "pooled", "pooled_rows", "facts"]
+            "pooled", "pooled_rows", "facts", "heterogeneity_priors"]
 
 
 def test_list_datasets():
