@@ -1,7 +1,8 @@
 """Results objects: frozen dataclasses with summary(), to_frame(), conf_int(), _repr_html_.
 
 :func:`pool` (one meta-analysis), :func:`subgroups` (test of subgroup difference) and
-:func:`metareg` (meta-regression) build them from the engines in :mod:`acu_meta.models`.
+:func:`metareg` (meta-regression), :func:`bayes` (Bayesian random effects) and
+:func:`bayes_network` build them from the engines in :mod:`acu_meta.models`.
 Everything that pools studies has one drawable shape (:class:`PooledResult`, see
 :mod:`acu_meta.results._shape`); :func:`rows` makes that shape from effect sizes without
 fitting anything. Results never fit a model inside their methods.
@@ -9,6 +10,7 @@ fitting anything. Results never fit a model inside their methods.
 
 from ._shape import PooledResult, PooledRow, StudyRows, SubgroupedResult, UnpooledRows, rows
 from .batch import BatchResult, GoshResult, gosh, pool_many
+from .bayes import BayesNetworkResult, BayesResult, bayes, bayes_network
 from .meta import PROFILES, Homogeneity, MetaResult, Profile, methods, pool
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
 from .sensitivity import (
@@ -38,6 +40,10 @@ from .sensitivity import (
 )
 
 __all__ = [
+    "BayesNetworkResult",
+    "BayesResult",
+    "bayes",
+    "bayes_network",
     "BatchResult",
     "GoshResult",
     "gosh",
