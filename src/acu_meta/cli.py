@@ -424,6 +424,63 @@ def _cmd_network(args) -> int:
     return 0
 
 
+def _prior_specs() -> list[tuple[str, str, str]]:
+    """Every literature prior: (name, the equivalent SPEC, what it is for and where from)."""
+    from .models import literature_priors
+
+    out = []
+    for _, r in literature_priors().iterrows():
+        fam = r["family"]
+        if fam == "log-normal":
+            spec = f"log-normal:{r['mu']:g},{r['sigma']:g}"
+        elif fam == "log-t":
+            spec = f"log-t:{r['mu']:g},{r['sigma']:g},{r['df']:g}"
+        else:
+            spec = f"{fam}:{r['sigma']:g}"
+        what = " / ".join(str(r[c]) for c in ("outcome", "comparison", "area")
+                          if isinstance(r[c], str) and r[c].strip())
+        out.append((str(r["prior_id"]), spec, f"{what} ({r['location']})"))
+    return out
+
+
+def _cmd_bayes(args) -> int:
+    """``acu-meta bayes``: Bayesian random-effects meta-analysis of a study CSV (the same
+    reader and effect sizes as ``pool``); ``--list-priors`` lists the literature priors.
+    Tested by ``tests/cli/test_cli_bayes.py``."""
+    import dataclasses
+
+    from .models import parse_mu_prior, parse_tau_prior
+
+    if args.list_priors:
+        print("\n".join(f"{name}\t{spec}\t{what}" for name, spec, what in _prior_specs()))
+        return 0
+    if args.file is None or args.tau_prior is None:
+        raise errors.InputError("bayes needs FILE and --tau-prior SPEC (or --list-priors)")
+    tau_prior = parse_tau_prior(args.tau_prior)  # a bad SPEC: one line, before any reading
+    mu_prior = parse_mu_prior(args.mu_prior)
+    with _about(args.file):
+        table, res = _bayes_from_file(args, tau_prior, mu_prior)
+        if table.excluded:
+            res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
+        text = json_text(res.to_dict()) if args.json else res.summary()
+    print(text)
+    return 0
+
+
+def _bayes_from_file(args, tau_prior, mu_prior):
+    """Read and check the study file of *args* (as ``pool``) and fit the Bayesian model."""
+    from .data.userfile import read_study_csv
+    from .results import bayes
+
+    table = read_study_csv(args.file, drop_missing=args.drop_missing)
+    es = effect_sizes_from_table(table, args.measure, exact=True)
+    res = bayes(es, tau_prior=tau_prior, mu_prior=mu_prior, level=args.level,
+                interval=args.interval)
+    for study, reason in table.excluded:
+        warnings.warn(f"excluded {study}: {reason}", stacklevel=1)
+    return table, res
+
+
 # ---------------------------------------------------------------------------------- parser
 
 
@@ -484,6 +541,34 @@ def _add_pool_commands(sub, common) -> None:
     p.set_defaults(func=_cmd_forest)
 
 
+TAU_PRIOR_HELP = ("prior of tau: half-normal:S, half-cauchy:S, half-t:S,DF, exponential:RATE, "
+                  "uniform:0,B, log-normal:M,S (on tau^2, Turner 2015), log-t:L,S,DF (on "
+                  "tau^2, Rhodes 2015), jeffreys, uniform (improper), or a literature prior's "
+                  "name (see --list-priors), e.g. roever2020-half-normal-0.5")
+
+
+def _add_bayes_command(sub, common) -> None:
+    p = sub.add_parser("bayes", parents=[common],
+                       help="Bayesian random-effects meta-analysis of a CSV of studies "
+                            "(exact, as R's bayesmeta)")
+    p.add_argument("file", nargs="?", help="CSV of studies, as for pool")
+    p.add_argument("--measure", type=str.upper, choices=list(MEASURES),
+                   help="effect measure (default: SMD, OR or GEN by the columns)")
+    p.add_argument("--tau-prior", metavar="SPEC", help=TAU_PRIOR_HELP)
+    p.add_argument("--mu-prior", metavar="normal:M,S",
+                   help="prior of mu: normal:M,S (default: flat, improper)")
+    p.add_argument("--interval", choices=["central", "shortest"], default="central",
+                   help="credible intervals: central (equal tails, default) or shortest")
+    p.add_argument("--level", type=_level, default=95, help="credible level in percent")
+    p.add_argument("--drop-missing", action="store_true",
+                   help="leave out rows with a missing value (listed in 'excluded')")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--list-priors", action="store_true",
+                   help="list the literature priors (name, equivalent SPEC, use and source) "
+                        "and exit")
+    p.set_defaults(func=_cmd_bayes)
+
+
 def _add_network_command(sub, common) -> None:
     p = sub.add_parser("network", parents=[common],
                        help="network meta-analysis of a long-format CSV of arms")
@@ -530,6 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_data_commands(sub, common)
     _add_pool_commands(sub, common)
+    _add_bayes_command(sub, common)
     _add_network_command(sub, common)
     _add_reproduce_commands(sub, common)
     return parser
