@@ -1,7 +1,8 @@
 """`acu-meta bayes` on CSVs of the three shapes: the JSON equals the engine
-(acu_meta.models.bayes.bayes_meta) called directly on escalc's effect sizes, one case equals
-bayesmeta 3.4 (tests/fixtures/bayesmeta_reference.json, when present) within bayesmeta's
-accuracy; bad input is refused in one line with exit status 2.
+(acu_meta.models.bayes.bayes_meta) called directly on escalc's effect sizes; the example
+examples/crins2014.csv equals bayesmeta 3.4 (tests/fixtures/bayesmeta_reference.json, when
+present) within bayesmeta's accuracy, and the README shows its real output; bad input is
+refused in one line with exit status 2.
 
 The JSON numbers are Python's round-trip repr of the same computation, so they equal the
 engine's exactly (``SAME_ARITHMETIC`` only for the effect sizes recomputed from arm data here).
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import fixture_json
+from _helpers import REPO, fixture_json
 from _helpers import write_csv as _write
 from tolerances import SAME_ARITHMETIC
 
@@ -28,6 +29,7 @@ from acu_meta.models.bayes import bayes_meta
 
 REF = fixture_json("metafor_reference.json")
 BAYESMETA = Path(__file__).resolve().parents[1] / "fixtures" / "bayesmeta_reference.json"
+CRINS_CSV = REPO / "examples" / "crins2014.csv"
 FLAT_KEYS = ["mu_median", "mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_median",
              "tau_ci_low", "tau_ci_high", "pred_median", "pred_ci_low", "pred_ci_high",
              "marginal_likelihood", "bayes_factor_tau0", "bayes_factor_mu0", "studies",
@@ -242,14 +244,17 @@ MIX_TOL = 1e-3
 TAU_TOL = 1e-8
 
 
-def test_cli_equals_bayesmeta_on_one_fixture_case(capsys, tmp_path):
+def test_cli_equals_bayesmeta_on_one_fixture_case(capsys):
     if not BAYESMETA.exists():
         pytest.skip("tests/fixtures/bayesmeta_reference.json is not on this branch")
     cases = json.loads(BAYESMETA.read_text())["cases"]
     c = next(x for x in cases if x["id"] == "crins2014_hn0.5_flat")
-    path = _write(tmp_path / "crins.csv", ["study", "yi", "sei"],
-                  list(zip(c["labels"], c["yi"], c["sei"], strict=True)))
-    out = _json(capsys, "bayes", str(path), "--tau-prior", "half-normal:0.5")
+    out = _json(capsys, "bayes", str(CRINS_CSV), "--tau-prior", "half-normal:0.5")
+    # the example CSV holds bayesmeta's data: the same log odds ratios and labels
+    assert [s["study"] for s in out["studies"]] == c["labels"]
+    for s, y, se in zip(out["studies"], c["yi"], c["sei"], strict=True):
+        assert s["yi"] == pytest.approx(y, rel=SAME_ARITHMETIC)
+        assert math.sqrt(s["vi"]) == pytest.approx(se, rel=SAME_ARITHMETIC)
     ref = c["summary"]
     for key, par in (("mu", "mu"), ("tau", "tau"), ("pred", "theta_new")):
         sd = ref[par]["sd"]
@@ -259,3 +264,14 @@ def test_cli_equals_bayesmeta_on_one_fixture_case(capsys, tmp_path):
         assert abs(out[f"{key}_ci_high"] - ref[par]["central"][1]) <= tol, key
     assert abs(out["mu_mean"] - ref["mu"]["mean"]) <= MIX_TOL * ref["mu"]["sd"]
     assert abs(out["mu_sd"] - ref["mu"]["sd"]) <= 1e-2 * ref["mu"]["sd"]
+
+
+def test_the_readme_shows_the_real_output(capsys):
+    """The README's example output is what the command prints now (no number typed in)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    cmd = "$ acu-meta bayes examples/crins2014.csv --tau-prior half-normal:0.5\n"
+    assert cmd in readme
+    shown = readme.split(cmd, 1)[1].split("\n```", 1)[0]
+    status, out, _ = _run(capsys, "bayes", str(CRINS_CSV), "--tau-prior", "half-normal:0.5")
+    assert status == 0
+    assert shown == out.rstrip("\n")

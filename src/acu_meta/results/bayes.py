@@ -341,9 +341,11 @@ class BayesResult:
         d = digits
         label = MEASURE_LABELS.get(self.measure, self.measure)
         lvl = f"{self.level * 100:g}%"
+        # the stated quadrature error, rounded up to a power of ten (at least 1e-14)
+        bound = 10.0 ** math.ceil(math.log10(max(self.quad_error, 1e-14)))
         lines = [f"Bayesian random-effects meta-analysis (k = {self.k}; {label})",
                  "normal-normal hierarchical model, exact by quadrature over tau "
-                 f"(relative error bound {self.quad_error:.2g}, {self.n_nodes} nodes)", "",
+                 f"(relative error < {bound:.0e})", "",
                  f"tau prior: {_prior_text(self.tau_prior)}",
                  f"mu prior:  {_prior_text(self.mu_prior)}", "", "ML and MAP estimates:"]
         est = [[name, fmt(t, d), fmt(m, d)] for name, (t, m) in
