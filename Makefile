@@ -66,3 +66,12 @@ snapshot: $(STAMP)
 # prints per-fit ratios. A benchmark, never a timed test.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pool_many.py
+
+# Regenerate the bayesmeta 3.4 reference values (needs R with metafor 3.8, metadat and bayesmeta
+# 3.4, see validation/bayesmeta/README.md; about 15 minutes on one core) and fail if they changed:
+# the committed fixture must be exactly what the committed script writes.
+.PHONY: bayesmeta-reference
+BAYESMETA_R_LIBS ?= /work/rlib
+bayesmeta-reference:
+	R_LIBS=$(BAYESMETA_R_LIBS) Rscript validation/bayesmeta/reference.R
+	git diff --exit-code -- tests/fixtures/bayesmeta_reference.json
