@@ -30,7 +30,7 @@ from scipy import stats
 from ..errors import ModelError
 from ..numeric import h2_from_q, h2_from_tau2, i2_from_q, i2_from_tau2
 from . import registry
-from ._linalg import pmat, wls
+from ._linalg import trace_p, weighted_fits, wls
 from ._roots import decreasing_root, scale_of
 from ._tau2 import loglik as _loglik  # noqa: F401  (kept importable for the property tests)
 from ._tau2 import qgen
@@ -91,11 +91,19 @@ def q_profile_ci(y, v, X, level: float) -> tuple[float, float]:
 
 
 def typical_variance(v, X) -> float:
-    """metafor's s^2 = (k - p) / tr(P0), the 'typical' within-study variance used for I2."""
+    """metafor's s^2 = (k - p) / tr(P0), the 'typical' within-study variance used for I2.
+
+    ``tr(P0) = sum w_i (1 - h_i)``, ``w = 1 / v`` (O(k p^2),
+    :func:`acu_meta.models._linalg.trace_p`), computed as ``c tr(P0 / c)`` with ``c = max(w)``:
+    ``s^2 = ((k - p) / tr(P0 / c)) / c``.
+    """
     k, p = X.shape
-    w = 1.0 / v
-    Ainv = np.linalg.inv((X.T * w) @ X)
-    return float((k - p) / np.trace(pmat(w, X, Ainv)))
+    return _typical_variance(weighted_fits(None, X, 1.0 / v), X)
+
+
+def _typical_variance(F0, X) -> float:
+    k, p = X.shape
+    return float((k - p) / float(trace_p(F0, X)[0]) / float(F0.scale[0]))
 
 
 def _inputs(y, v, X):
@@ -121,10 +129,11 @@ def _heterogeneity(est: registry.Tau2Estimator, t2: float, y, v, X):
     """The Q test (FE weights) and I2, H2: Q-based for a fixed-effect method, tau2-based
     (with metafor's typical variance) otherwise. Returns QE, QE_df, QE_p, vt, I2, H2."""
     k, p = X.shape
-    QE = wls(y, X, 1.0 / v).rss
+    F0 = weighted_fits(y, X, 1.0 / v)
+    QE = float(F0.rss_s[0]) * float(F0.scale[0])
     QE_df = k - p
     QE_p = float(stats.chi2.sf(QE, QE_df)) if QE_df > 0 else np.nan
-    vt = typical_variance(v, X) if QE_df > 0 else np.nan
+    vt = _typical_variance(F0, X) if QE_df > 0 else np.nan
     if est.kind == "fixed":
         I2, H2 = i2_from_q(QE, QE_df), h2_from_q(QE, QE_df)
     else:
@@ -153,7 +162,7 @@ def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | No
         df = float(k - p)
         if k - p > 0:
             s2 = f.rss / (k - p)
-            vb = s2 * f.Ainv
+            vb = (f.rss / f.scale / (k - p)) * f.Ainv_s  # s2 (X'WX)^-1 with W / max(W)
     QE, QE_df, QE_p, vt, I2, H2 = _heterogeneity(est, t2, y, v, X)
     se_t2 = est.se_tau2(t2, y, v, X) if k > p else np.nan
     return Fit(

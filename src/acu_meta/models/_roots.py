@@ -78,15 +78,21 @@ def decreasing_root(func, scale: float) -> tuple[float, int]:
     return float(brent(f, 0.0, hi, scale)), f.calls
 
 
-def score_maximum(score, loglik, scale: float) -> tuple[float, int]:
+def score_maximum(score, loglik, scale: float, score_many=None) -> tuple[float, int]:
     """The tau2 >= 0 maximizing a log-likelihood, from its *score* (see the module docstring).
 
+    *score_many*, if given, evaluates the score on an array of tau2 at once (the grid of step
+    2; it must agree with *score* in sign); each grid point still counts as one evaluation.
     Returns the maximizer and the number of evaluations of *score*.
     """
     sc = _Counted(score)
     hi = upper_end(sc, scale)
     grid = np.concatenate([[0.0], np.geomspace(hi * 1e-10, hi, GRID)])
-    vals = [sc(t) for t in grid]
+    if score_many is None:
+        vals = [sc(t) for t in grid]
+    else:
+        vals = np.asarray(score_many(grid), dtype=float)
+        sc.calls += len(grid)
     cands = [0.0] if vals[0] <= 0 else []
     for i in range(GRID):
         if vals[i] > 0 >= vals[i + 1]:
