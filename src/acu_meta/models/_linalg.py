@@ -39,8 +39,9 @@ the dense ``P`` of :func:`pmat` in ``tests/models/test_linalg_forms.py``.
 Scaling (issue #17: no overflow for finite positive variances)
 --------------------------------------------------------------
 Every sum of ``w``, ``w y`` and ``w y^2`` is formed with the weights divided by their maximum
-``c`` (``LSFit.scale``; for a weight matrix, its largest absolute entry), so ``1 / v`` for a
-variance of 1e-300 never overflows a sum; ``A`` and ``A^-1`` are ``c`` times and ``1 / c``
+``c`` (``LSFit.scale``; for a weight matrix, the power of two midway between its largest and
+smallest entries, so that neither end under- or overflows), so ``1 / v`` for a variance of
+1e-300 never overflows a sum; ``A`` and ``A^-1`` are ``c`` times and ``1 / c``
 times the scaled matrices. When X has a column of ones the data are centred at the effect of
 the study with the largest weight before the fit (only the intercept moves), so that study's
 residual is computed without cancellation: for ``v = [1e-300, 0.1, 0.1]`` the weighted RSS is
@@ -52,6 +53,7 @@ Used by :mod:`acu_meta.models._tau2` (every tau2 estimator), :mod:`acu_meta.mode
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -257,7 +259,7 @@ def wls(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> LSFit:
         F = weighted_fits(y, X, W)
         return LSFit(F.beta[0], F.A_s[0], F.Ainv_s[0], F.resid[0],
                      float(F.rss_s[0] * F.scale[0]), float(F.scale[0]))
-    c = float(np.max(np.abs(W)))
+    c = _balanced_scale(W)
     Ws = W / c
     XtW = X.T @ Ws
     A_s = XtW @ X
@@ -268,6 +270,17 @@ def wls(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> LSFit:
         raise ModelError("model matrix is not of full rank") from err
     resid = y - X @ beta
     return LSFit(beta, A_s, Ainv_s, resid, float(resid @ Ws @ resid) * c, c)
+
+
+def _balanced_scale(W: np.ndarray) -> float:
+    """A power of two between the largest and smallest non-zero ``|W_ij|`` (their geometric
+    middle): dividing by it is exact, and neither end over- or underflows (a weight matrix of
+    a network can hold 6e200 beside 1e-199)."""
+    a = np.abs(W[np.isfinite(W)])
+    a = a[a > 0]
+    if a.size == 0:
+        return 1.0
+    return math.ldexp(1.0, round((math.log2(float(a.max())) + math.log2(float(a.min()))) / 2))
 
 
 def pmat(W: np.ndarray, X: np.ndarray, Ainv: np.ndarray) -> np.ndarray:

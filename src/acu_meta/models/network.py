@@ -311,14 +311,15 @@ def q_decomposition(c: Contrasts) -> tuple[float, int]:
     return q_w, df_w
 
 
-#: Largest condition number of a study's contrast covariance: beyond it a GLS weight would
-#: keep fewer than 4 correct digits (relative error about cond * eps > 1e-4).
+#: Largest condition number of a study's contrast correlation matrix: beyond it a GLS weight
+#: would keep fewer than 4 correct digits (relative error about cond * eps > 1e-4).
 MAX_CONDITION = 1e-4 / np.finfo(float).eps
 
 
 def check_covariance(c: Contrasts) -> None:
     """NetworkError naming the first study whose contrast covariance block is not numerically
-    positive definite (condition number above :data:`MAX_CONDITION`, or not finite).
+    positive definite: the condition number of its correlation matrix (scale-free: variances
+    of 1e-201 and 1e198 side by side are fine) above :data:`MAX_CONDITION`, or not finite.
 
     A multi-arm study whose baseline arm's variance swamps the others (sd = 1e154 beside sd =
     1.5) stores ``v_b + v_j`` as ``v_b``: its block is singular in double precision, and the
@@ -330,9 +331,12 @@ def check_covariance(c: Contrasts) -> None:
         rows[s].append(r)
     for s, idx in rows.items():
         block = c.V[np.ix_(idx, idx)]
-        cond = np.linalg.cond(block) if np.all(np.isfinite(block)) else math.inf
+        d = np.diag(block)
+        cond = math.inf
+        if np.all(np.isfinite(block)) and np.all(d > 0):
+            scale = 1.0 / np.sqrt(d)  # the correlation matrix: scale-free
+            cond = float(np.linalg.cond(block * scale[:, None] * scale[None, :]))
         if not cond <= MAX_CONDITION:
-            d = np.diag(block)
             raise NetworkError(
                 f"study {s!r}: the covariance of its {len(idx)} contrasts is singular in double "
                 f"precision (condition number {cond:.3g}; contrast variances {d.min():.3g} to "
