@@ -40,7 +40,8 @@ Scaling (issue #17: no overflow for finite positive variances)
 --------------------------------------------------------------
 Every sum of ``w``, ``w y`` and ``w y^2`` is formed with the weights divided by their maximum
 ``c`` (``LSFit.scale``; for a weight matrix, the power of two midway between its largest and
-smallest entries, so that neither end under- or overflows), so ``1 / v`` for a variance of
+smallest entries, so that neither end under- or overflows, and y divided by a power of two
+above its largest entry), so ``1 / v`` for a variance of
 1e-300 never overflows a sum; ``A`` and ``A^-1`` are ``c`` times and ``1 / c``
 times the scaled matrices. When X has a column of ones the data are centred at the effect of
 the study with the largest weight before the fit (only the intercept moves), so that study's
@@ -261,15 +262,18 @@ def wls(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> LSFit:
                      float(F.rss_s[0] * F.scale[0]), float(F.scale[0]))
     c = _balanced_scale(W)
     Ws = W / c
+    big = float(np.max(np.abs(y))) if len(y) else 0.0
+    sy = math.ldexp(1.0, math.frexp(big)[1]) if big > 1.0 else 1.0  # y / sy: |y| <= 1, exact
     XtW = X.T @ Ws
     A_s = XtW @ X
     try:
         Ainv_s = np.linalg.inv(A_s)
-        beta = np.linalg.solve(A_s, XtW @ y)
+        beta = np.linalg.solve(A_s, XtW @ (y / sy))
     except np.linalg.LinAlgError as err:
         raise ModelError("model matrix is not of full rank") from err
-    resid = y - X @ beta
-    return LSFit(beta, A_s, Ainv_s, resid, float(resid @ Ws @ resid) * c, c)
+    r = y / sy - X @ beta
+    rss = float(r @ Ws @ r) * c * sy * sy  # Python floats: inf, not a warning, above 1.8e308
+    return LSFit(beta * sy, A_s, Ainv_s, r * sy, rss, c)
 
 
 def _balanced_scale(W: np.ndarray) -> float:

@@ -27,12 +27,13 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
 
+from ..numeric import exp_or_inf
 from ..results import PooledResult, PooledRow, StudyRows, SubgroupedResult
 from ..results._format import heterogeneity_text, overall_text
 from ..results._shape import is_ratio
 from ._style import COLORS, fit_fonts, house_style
 
-__all__ = ["clip_limits", "forest", "heterogeneity_text", "natural", "overall_text", "row_panel",
+__all__ = ["clip_limits", "forest", "heterogeneity_text", "overall_text", "row_panel",
            "set_effect_axis"]
 
 ROW_IN = 0.21  # height of one row, inches
@@ -81,15 +82,7 @@ def _order(sr: StudyRows, idx: list[int], sort: str | None) -> list[int]:
 #: beyond end in arrows, as beyond a user's ``xlim``.
 LOG_LIMIT = 700.0
 LINEAR_LIMIT = 1e300
-_LOG_MAX = math.log(np.finfo(float).max)
 _WIDE = math.log(1e8)  # a ratio axis over more than 8 decades gets power-of-ten ticks
-
-
-def natural(x):
-    """``exp(x)`` without an overflow warning: ``inf`` beyond the largest double."""
-    a = np.asarray(x, dtype=float)
-    out = np.where(a > _LOG_MAX, np.inf, np.exp(np.minimum(a, _LOG_MAX)))
-    return float(out) if out.ndim == 0 else out
 
 
 def clip_limits(xmin: float, xmax: float, ratio: bool) -> tuple[float, float]:
@@ -322,9 +315,9 @@ def _x_limits(result, sr: StudyRows, lo, hi, rows, xlim, ratio) -> tuple[float, 
     pts = _finite(sr.yi, ends)
     span = _finite(lo, hi, ends, [x for r in rows if r.kind == "prediction"
                                   for x in (r.summary.ci_low, r.summary.ci_high)])
-    pts = pts if pts.size else np.zeros(1)  # rows without a finite estimate are not scaled
-    span = span if span.size else pts
     lim = LOG_LIMIT if ratio else LINEAR_LIMIT
+    pts = np.clip(pts, -lim, lim) if pts.size else np.zeros(1)  # rows without a finite
+    span = span if span.size else pts  # estimate do not set the scale
     xmin, xmax = clip_limits(float(np.min(span)), float(np.max(span)), ratio)
     widths = [p.ci_high - p.ci_low for p in _of_kind(result, "pooled")]
     core = min(max(float(np.ptp(pts)), *_finite(widths), 1e-6), lim)
@@ -524,7 +517,7 @@ def forest(
     """
     sr, ratio = result.study_rows, is_ratio(result.measure)
     pooled = pooled and bool(result.pooled_rows)
-    tr = natural if ratio else (lambda x: x)
+    tr = exp_or_inf if ratio else (lambda x: x)
     lo, hi = sr.interval(result.level)
     arm_heads, arm_keys = _arm_columns(sr.arms)
     foot = list(result.footer) if pooled else []

@@ -205,7 +205,7 @@ class MetaResult:
     def conf_int(self, exp: bool = False) -> tuple[float, float]:
         """CI of the pooled effect (exponentiated with ``exp=True`` for ratio measures)."""
         lo, hi = self.ci_low, self.ci_high
-        return (math.exp(lo), math.exp(hi)) if exp else (lo, hi)
+        return (numeric.exp_or_inf(lo), numeric.exp_or_inf(hi)) if exp else (lo, hi)
 
     def prediction_interval(self, method: str = "metafor") -> tuple[float, float]:
         """Prediction interval for the effect in a new study.
@@ -232,11 +232,11 @@ class MetaResult:
         if not self.ratio:
             raise ValueError(f"{self.measure} is not a ratio measure")
         return {
-            "estimate": math.exp(self.estimate),
-            "ci_low": math.exp(self.ci_low),
-            "ci_high": math.exp(self.ci_high),
-            "pi_low": math.exp(self.pi_low) if not math.isnan(self.pi_low) else math.nan,
-            "pi_high": math.exp(self.pi_high) if not math.isnan(self.pi_high) else math.nan,
+            "estimate": numeric.exp_or_inf(self.estimate),
+            "ci_low": numeric.exp_or_inf(self.ci_low),
+            "ci_high": numeric.exp_or_inf(self.ci_high),
+            "pi_low": numeric.exp_or_inf(self.pi_low),  # NaN stays NaN
+            "pi_high": numeric.exp_or_inf(self.pi_high),
         }
 
     def study_frame(self) -> pd.DataFrame:
@@ -271,7 +271,7 @@ class MetaResult:
         out = pd.concat(frames, ignore_index=True)
         if self.ratio:
             for c in ("estimate", "ci_low", "ci_high"):
-                out[f"exp_{c}"] = np.exp(out[c])
+                out[f"exp_{c}"] = numeric.exp_or_inf(out[c].to_numpy(float))
         return out
 
     def to_dict(self) -> dict:
