@@ -107,7 +107,7 @@ def i2_from_q(Q, df):
     Q = np.asarray(Q, dtype=float)
     df = np.asarray(df, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where((df > 0) & (Q > 0), np.maximum(0.0, 100 * ((Q - df) / Q)), 0.0)
+        out = np.where((df > 0) & (Q > 0), np.maximum(0.0, 100 * (1 - df / Q)), 0.0)  # Q inf: 100
     return float(out) if out.ndim == 0 else out
 
 
@@ -125,7 +125,7 @@ def i2_from_tau2(tau2, vt):
     (metafor's s2 = (k - p) / tr(P0)); vectorized."""
     tau2 = np.asarray(tau2, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = 100 * tau2 / (vt + tau2)
+        out = 100 * (tau2 / (vt + tau2))  # no overflow of 100 tau2 for a tau2 near 1e308
     return float(out) if np.ndim(out) == 0 else out
 
 

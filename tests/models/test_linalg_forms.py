@@ -52,13 +52,18 @@ def _exact(w, X, y):
             "1-h": [float(1 - h) for h in lev]}
 
 
+def _trpp(F, X) -> float:
+    t, scale = _linalg.trace_pp(F, X)
+    return float(t[0]) * float(scale[0]) ** 2
+
+
 def _ours(w, X, y):
     F = _linalg.weighted_fits(y, X, w)
     c = float(F.scale[0])
-    wr = F.ws[0] * F.resid[0]
+    wr = F.ws[0] * F.resid[0] * np.sqrt(c)  # as _tau2's score
     return {"trP": float(_linalg.trace_p(F, X)[0]) * c,
-            "trPP": float(_linalg.trace_pp(F, X)[0]) * c * c,
-            "yPy": float(F.rss_s[0]) * c, "yPPy": float(wr @ wr) * c * c,
+            "trPP": _trpp(F, X),
+            "yPy": float(F.rss[0]), "yPPy": float(wr @ wr) * c,
             "1-h": list(_linalg.one_minus_leverage(F, X)[0])}
 
 
@@ -107,9 +112,8 @@ def test_o_k_forms_equal_the_dense_residual_maker():
     c = float(F.scale[0])
     P = _linalg.pmat(w, X, _linalg.wls(y, X, w).Ainv)
     assert float(_linalg.trace_p(F, X)[0]) * c == pytest.approx(np.trace(P), rel=SECOND_ROUTE)
-    assert float(_linalg.trace_pp(F, X)[0]) * c * c == pytest.approx(np.trace(P @ P),
-                                                                     rel=SECOND_ROUTE)
-    assert float(F.rss_s[0]) * c == pytest.approx(float(y @ P @ y), rel=SECOND_ROUTE)
+    assert _trpp(F, X) == pytest.approx(np.trace(P @ P), rel=SECOND_ROUTE)
+    assert float(F.rss[0]) == pytest.approx(float(y @ P @ y), rel=SECOND_ROUTE)
 
 
 def test_weighted_rss_for_a_variance_of_1e_300_is_the_exact_one():
@@ -125,6 +129,17 @@ def test_weighted_rss_for_a_variance_of_1e_300_is_the_exact_one():
         assert f.QE == pytest.approx(exact, rel=SECOND_ROUTE)
         assert 0 <= f.I2 < 100 and 0 < f.QE_p <= 1
         assert f.beta[0] == pytest.approx(float(mean), rel=SECOND_ROUTE)
+
+
+def test_traces_when_one_variance_is_1e300_times_smaller():
+    # tr(P P) / max(w)^2 is about 1e-597, below the smallest double: trace_pp keeps it in
+    # units of the largest diagonal entry of P (the REML SE of tau2 once divided by 0 here)
+    for X in (np.ones((3, 1)), np.column_stack([np.ones(3), [0.0, 1.0, 3.0]])):
+        w = 1 / np.array([1e-300, 0.1, 0.1])
+        _assert_forms(w, X, np.array([0.1, 0.2, 0.3]), SECOND_ROUTE)
+    want = _exact(w, np.ones((3, 1)), np.zeros(3))["trPP"]
+    assert fit([0.1, 0.2, 0.3], [1e-300, 0.1, 0.1], method="REML").se_tau2 == pytest.approx(
+        (2 / want) ** 0.5, rel=SECOND_ROUTE)
 
 
 def test_no_sum_overflows_at_the_smallest_variances():

@@ -32,6 +32,7 @@ against the batch engine and the peak memory; the forms against exact arithmetic
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,9 @@ def estimate_tau2(method: str, y, v, X) -> tuple[float, int]:
     if k <= p:
         return 0.0, 0
     tau2, evals = est.estimate(y, v, X)
+    if not math.isfinite(tau2):
+        raise ModelError(f"tau2 ({est.name}) is above the largest double (1.8e308): the "
+                         "effects differ by more than about 1e154")
     return float(tau2), int(evals)
 
 
@@ -140,7 +144,7 @@ def _heterogeneity(est: registry.Tau2Estimator, t2: float, y, v, X):
     (with metafor's typical variance) otherwise. Returns QE, QE_df, QE_p, vt, I2, H2."""
     k, p = X.shape
     F0 = weighted_fits(y, X, 1.0 / v)
-    QE = float(F0.rss_s[0]) * float(F0.scale[0])
+    QE = float(F0.rss[0])
     QE_df = k - p
     QE_p = float(stats.chi2.sf(QE, QE_df)) if QE_df > 0 else np.nan
     vt = _typical_variance(F0, X) if QE_df > 0 else np.nan

@@ -94,7 +94,7 @@ class WeightedFits(NamedTuple):
     others: np.ndarray  # (G,) sum of ws over every study but ref (intercept only, else None)
     beta: np.ndarray | None  # (G, p)
     resid: np.ndarray | None  # (G, k)
-    rss_s: np.ndarray | None  # (G,) sum ws r^2 = weighted RSS / scale
+    rss: np.ndarray | None  # (G,) the weighted RSS sum w r^2 (sum_squares: inf only above 1.8e308)
     A_s: np.ndarray  # (G, p, p) X' diag(ws) X
     Ainv_s: np.ndarray  # (G, p, p)
     lev: np.ndarray | None  # (G, k) leverages h_i (scale-free; None for intercept only)
@@ -164,10 +164,44 @@ def weighted_fits(y: np.ndarray | None, X: np.ndarray, W: np.ndarray, *,
         resid -= beta @ X.T
         if one is not None:
             beta[:, one] += y0
-    np.multiply(ws, resid, out=buf)
-    rss_s = np.multiply(buf, resid, out=buf).sum(axis=1)
-    return WeightedFits(scale, ws, ref, others, beta, resid, rss_s, A_s, Ainv_s, lev,
+    rss = sum_squares(resid, ws, np.sqrt(scale))
+    return WeightedFits(scale, ws, ref, others, beta, resid, rss, A_s, Ainv_s, lev,
                         intercept_only)
+
+
+def sum_squares(a: np.ndarray, w: np.ndarray | None = None,
+                s: np.ndarray | None = None) -> np.ndarray:
+    """Row sums of ``s^2 w a^2`` (w in [0, 1] or None for 1; s one positive factor per row or
+    None for 1), formed as ``(s m)^2 sum w (a / m)^2`` with ``m`` the largest ``|a|`` of the
+    row: no square of a huge or tiny entry over- or underflows (effects of 1e154, weights of
+    1e308), and the result is ``inf``, without a warning, only when the sum itself is above
+    the largest double."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 1:
+        a = a[None, :]
+    m = np.maximum(a.max(axis=1), -a.min(axis=1))
+    if np.all((m <= _SQ_SAFE) & (m >= 1 / _SQ_SAFE)):
+        # no square can overflow, and the largest is far above the smallest double: a term
+        # that underflows is below 1e-16 of it (the common case, without rescaling)
+        q = a * a if w is None else (w * a) * a
+        t = q.sum(axis=1)
+        m = np.ones(len(a))
+    else:
+        m = np.where(m > 0, m, 1.0)
+        q = a / m[:, None]
+        q *= q
+        if w is not None:
+            q *= w
+        t = q.sum(axis=1)
+    out = np.empty(len(a))
+    for g in range(len(a)):  # Python floats: a product above 1.8e308 is inf, not a warning
+        sm = float(m[g]) * (1.0 if s is None else float(s[g]))
+        out[g] = float(t[g]) * sm * sm if t[g] > 0 else 0.0
+    return out
+
+
+#: |a| in [1 / _SQ_SAFE, _SQ_SAFE] needs no rescaling in sum_squares (squares in 1e-280..1e280).
+_SQ_SAFE = 1e140
 
 
 def _without_ref(a: np.ndarray, ref: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
@@ -212,43 +246,58 @@ def trace_p(F: WeightedFits, X: np.ndarray) -> np.ndarray:
     return (F.ws * one_minus_leverage(F, X)).sum(axis=1)
 
 
-def trace_pp(F: WeightedFits, X: np.ndarray) -> np.ndarray:
-    """``tr(P P) / scale^2`` of every row, as a sum of positive terms.
+def trace_pp(F: WeightedFits, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``tr(P P)`` of every row as ``(t, d)``: ``tr(P P) = t (scale d)^2``, positive terms.
 
-    ``tr(P P) = sum_i P_ii^2 + sum_i sum_{j != i} P_ij^2``. With the thin QR factorization
-    ``Ws^(1/2) X = Q R`` (Q: k x p, orthonormal columns, rows ``q_i``; ``h_i = |q_i|^2``):
-    ``P_ii = ws_i (1 - h_i)`` and ``P_ij = -sqrt(ws_i ws_j) q_i.q_j``, so the off-diagonal
-    sum of row i is ``ws_i q_i' E_(-i) q_i`` with ``E_(-i) = sum_{j != i} ws_j q_j' q_j``. It is
-    formed as ``ws_i (|L' q_i|^2 - ws_i h_i^2)`` (``E = Q' Ws Q = L L'``) where the subtracted
-    term is at most half, and directly as ``ws_i sum_{j != i} ws_j (q_j.q_i)^2`` (O(k p)) where
-    it is more: at most 2p - 1 studies, since the ratios ``ws_i h_i^2 / q_i E q_i'`` are
-    ``K_ii^2 / (K^2)_ii`` of the rank-p matrix ``K_ij = sqrt(ws_i ws_j) q_i.q_j``, which sum to
-    at most p. Intercept only: ``sum ws_i^2 (S_(-i)^2 + T_(-i)) / S^2``.
+    ``d`` is the largest ``P_ii / scale = ws_i (1 - h_i)``, which bounds every ``|P_ij| /
+    scale`` (P is positive semi-definite), so the terms of ``t`` are at most 1 in size and
+    neither under- nor overflow, also where ``tr(P P) / scale^2`` is below the smallest double
+    (one study with a variance 1e300 times smaller than the others).
+
+    ``tr(P P) = sum_i P_ii^2 + sum_i sum_{j != i} P_ij^2``. Intercept only (S = sum ws, r the
+    study with weight 1): ``P_ii = ws_i S_(-i) / S``, ``P_ij = -ws_i ws_j / S``; the
+    off-diagonal sum of row i is ``(ws_i / S)^2 T_(-i)`` (``T_(-i) = sum_{j != i} ws_j^2`` >= 1
+    for i != r), and row r's is summed directly. Otherwise, with the thin QR factorization
+    ``Ws^(1/2) X = Q R`` (rows ``q_i``, ``h_i = |q_i|^2``): ``P_ij = -sqrt(ws_i ws_j) q_i.q_j``,
+    so row i's off-diagonal sum is ``ws_i q_i' E_(-i) q_i``, ``E_(-i) = sum_{j != i} ws_j q_j'
+    q_j``; it is formed as ``ws_i (|L' q_i|^2 - ws_i h_i^2)`` (``E = Q' Ws Q = L L'``) where
+    the subtracted term is at most half, and directly, in O(k p), where it is more: at most
+    2p - 1 studies, since the ratios ``ws_i h_i^2 / q_i E q_i'`` are ``K_ii^2 / (K^2)_ii`` of
+    the rank-p matrix ``K_ij = sqrt(ws_i ws_j) q_i.q_j``, which sum to at most p.
     """
-    w2 = F.ws * F.ws
     m = one_minus_leverage(F, X)
-    if F.intercept_only:
-        sw = F.A_s[:, 0, :]
-        t_others = _without_ref(w2, F.ref)[:, None]
-        t_all = t_others + 1.0  # the largest scaled weight is 1
-        t_minus = t_all - w2
-        t_minus[np.arange(len(sw)), F.ref] = t_others[:, 0]
-        return (w2 * (m * m + t_minus / (sw * sw))).sum(axis=1)
-    out = np.empty(len(F.ws))
+    d = (F.ws * m).max(axis=1)  # the largest P_ii / scale of each row
+    t = np.empty(len(F.ws))
     for g, ws in enumerate(F.ws):
+        if not d[g] > 0:  # P / scale below the smallest double: not representable here
+            t[g] = np.nan
+            continue
+        u = ws / d[g]  # weights in units of the largest diagonal entry of P
+        diag = float(np.sum((u * m[g]) ** 2))
+        if F.intercept_only:
+            r, sw = int(F.ref[g]), float(F.A_s[g, 0, 0])
+            others = ws.copy()
+            others[r] = 0.0
+            t_others = float(np.sum(others * others))
+            t_minus = (t_others + 1.0) - ws * ws
+            u_others = u.copy()
+            u_others[r] = 0.0
+            off_r = float(np.sum((others / (sw * d[g])) ** 2))  # row r, summed directly
+            t[g] = diag + float(np.sum((u_others / sw) ** 2 * t_minus)) + off_r
+            continue
         Q = np.linalg.qr(np.sqrt(ws)[:, None] * X)[0]
         h = (Q * Q).sum(axis=1)
-        L = np.linalg.cholesky((Q.T * ws) @ Q)
+        L = np.linalg.cholesky((Q.T * u) @ Q)
         T = Q @ L
-        e = (T * T).sum(axis=1)
-        own = ws * h * h
-        off = ws * (e - own)
+        e = (T * T).sum(axis=1)  # q_i E q_i' / d
+        own = u * h * h
+        off = u * (e - own)
         for i in np.flatnonzero(own > 0.5 * e):
             qq = Q @ Q[i]
             qq[i] = 0.0
-            off[i] = ws[i] * float(np.sum(ws * qq * qq))
-        out[g] = float(np.sum(w2[g] * m[g] * m[g]) + np.sum(off))
-    return out
+            off[i] = u[i] * float(np.sum(u * qq * qq))
+        t[g] = diag + float(np.sum(off))
+    return t, F.scale * d
 
 
 def wls(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> LSFit:
@@ -258,8 +307,8 @@ def wls(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> LSFit:
     """
     if W.ndim == 1:
         F = weighted_fits(y, X, W)
-        return LSFit(F.beta[0], F.A_s[0], F.Ainv_s[0], F.resid[0],
-                     float(F.rss_s[0] * F.scale[0]), float(F.scale[0]))
+        return LSFit(F.beta[0], F.A_s[0], F.Ainv_s[0], F.resid[0], float(F.rss[0]),
+                     float(F.scale[0]))
     c = _balanced_scale(W)
     Ws = W / c
     big = float(np.max(np.abs(y))) if len(y) else 0.0

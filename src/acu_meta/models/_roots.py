@@ -21,10 +21,13 @@ so one strategy serves them all (pairwise and network models, and the Q-profile 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import optimize
 
 from ..errors import ModelError
+from ._linalg import sum_squares
 
 #: Geometric grid points (besides 0) on which a likelihood score is screened for sign changes.
 GRID = 64
@@ -46,15 +49,25 @@ class _Counted:
         return self.func(t)
 
 
+def variance(y) -> float:
+    """``var(y)`` (divisor k, as ``numpy.var``) without an overflowing square: effects of
+    +-1.3e154 have the finite variance 1.1e308."""
+    y = np.asarray(y, dtype=float)
+    return float(sum_squares(y - y.mean(), s=np.array([1 / math.sqrt(len(y))]))[0])
+
+
 def scale_of(y, v) -> float:
     """The scale of tau2 for one data set: ``max(var(y), mean(v), 1e-12)``."""
-    return max(float(np.var(y)), float(np.mean(v)), 1e-12)
+    return max(variance(y), float(np.mean(v)), 1e-12)
 
 
 def upper_end(func, scale: float) -> float:
     """The smallest doubling of *scale* at which ``func <= 0`` (the sign for large tau2)."""
     hi = scale
     for _ in range(_MAX_DOUBLINGS):
+        if not math.isfinite(hi):
+            raise ModelError("could not bracket tau2: it would be above the largest double "
+                             "(1.8e308; the effects differ by more than about 1e154)")
         if func(hi) <= 0:
             return hi
         hi *= 2.0

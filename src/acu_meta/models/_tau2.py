@@ -52,12 +52,13 @@ from ._linalg import (
     WeightedFits,
     one_minus_leverage,
     pmat,
+    sum_squares,
     trace_p,
     trace_pp,
     weighted_fits,
     wls,
 )
-from ._roots import decreasing_root, scale_of, score_maximum
+from ._roots import decreasing_root, scale_of, score_maximum, variance
 
 _LOG2PI = math.log(2 * math.pi)
 #: Largest (grid points x studies) array of one vectorized score evaluation (512 kB of doubles).
@@ -69,8 +70,7 @@ _GRID_ELEMENTS = 1 << 16
 
 def qgen(tau2: float, y, v, X) -> float:
     """Generalized Q: y' P(tau2) y (weighted RSS around the tau2-weighted fit)."""
-    F = _fits_at([tau2], y, v, X)
-    return float(F.rss_s[0] * F.scale[0])
+    return float(_fits_at([tau2], y, v, X).rss[0])
 
 
 def _fits_at(ts, y, v, X) -> WeightedFits:
@@ -81,11 +81,12 @@ def _fits_at(ts, y, v, X) -> WeightedFits:
 
 def _scaled_score(F: WeightedFits, X, reml: bool) -> np.ndarray:
     """The score divided by the largest weight ``c`` of each row (same sign, same roots):
-    ``c sum (ws r)^2 - tr(P) / c`` (ML: ``- sum ws``); finite where ``y'PPy`` would
-    overflow (``c^2`` for a variance below 1e-154)."""
+    ``c sum (ws r)^2 - tr(P) / c`` (ML: ``- sum ws``), the first term by
+    :func:`acu_meta.models._linalg.sum_squares`: finite where ``y'PPy`` would overflow
+    (``c^2`` for a variance below 1e-154), and no square of a tiny ``ws r`` lost to
+    underflow."""
     tr = trace_p(F, X) if reml else F.ws.sum(axis=1)
-    wr = F.ws * F.resid
-    return F.scale * np.multiply(wr, wr, out=wr).sum(axis=1) - tr
+    return sum_squares(F.ws * F.resid, s=np.sqrt(F.scale)) - tr  # c sum (ws r)^2
 
 
 def score_grid(ts, y, v, X, reml: bool) -> np.ndarray:
@@ -104,7 +105,7 @@ def loglik(tau2: float, y, v, X, reml: bool) -> float:
     F = _fits_at([tau2], y, v, X)
     k, p = X.shape
     c = float(F.scale[0])
-    ll = -0.5 * (np.sum(np.log(v + tau2)) + c * float(F.rss_s[0]))
+    ll = -0.5 * (np.sum(np.log(v + tau2)) + float(F.rss[0]))
     if reml:
         ll -= 0.5 * (np.linalg.slogdet(F.A_s[0])[1] + p * math.log(c))
         ll -= 0.5 * (k - p) * _LOG2PI
@@ -143,7 +144,7 @@ def tau2_dl(y, v, X) -> tuple[float, int]:
     k, p = X.shape
     F = weighted_fits(y, X, 1.0 / v)
     c = float(F.scale[0])
-    return float(dl_from_q(float(F.rss_s[0]), (k - p) / c, float(trace_p(F, X)[0]))), 0
+    return float(dl_from_q(float(F.rss[0]) / c, (k - p) / c, float(trace_p(F, X)[0]))), 0
 
 
 def tau2_he(y, v, X) -> tuple[float, int]:
@@ -151,7 +152,7 @@ def tau2_he(y, v, X) -> tuple[float, int]:
     ``tr(R V) = sum v_i (1 - h_i)``, h_i the OLS leverages (intercept only: 1/k)."""
     k, p = X.shape
     F = weighted_fits(y, X, np.ones(k))
-    rss = float(F.rss_s[0])
+    rss = float(F.rss[0])
     return max(0.0, (rss - float(np.sum(one_minus_leverage(F, X)[0] * v))) / (k - p)), 0
 
 
@@ -160,14 +161,14 @@ def tau2_hs(y, v, X) -> tuple[float, int]:
     k = X.shape[0]
     F = weighted_fits(y, X, 1.0 / v)
     c = float(F.scale[0])
-    return max(0.0, (float(F.rss_s[0]) - k / c) / float(F.ws[0].sum())), 0
+    return max(0.0, (float(F.rss[0]) / c - k / c) / float(F.ws[0].sum())), 0
 
 
 def tau2_sj(y, v, X) -> tuple[float, int]:
     """Sidik-Jonkman from metafor 3.8's initial value (the mean square around the unweighted
     mean, also in meta-regression)."""
     k, p = X.shape
-    tau0 = float(np.mean((y - y.mean()) ** 2))
+    tau0 = variance(y)
     if tau0 <= 0:
         return 0.0, 0
     return max(0.0, tau0 * qgen(tau0, y, v, X) / (k - p)), 0
@@ -188,10 +189,10 @@ def tau2_eb(y, v, X) -> tuple[float, int]:
     ratio, so they are used divided by their maximum."""
     k, p = X.shape
 
-    def f(t):
+    def f(t):  # sum ws r^2 = rss / c
         F = _fits_at([t], y, v, X)
-        ws, resid = F.ws[0], F.resid[0]
-        return float(np.sum(ws * (k / (k - p) * resid**2 - v)) / np.sum(ws)) - t
+        ws, c = F.ws[0], float(F.scale[0])
+        return (k / (k - p) * float(F.rss[0]) / c - float(np.sum(ws * v))) / float(np.sum(ws)) - t
 
     return decreasing_root(f, scale_of(y, v))
 
@@ -228,13 +229,16 @@ def se_tau2_ml(tau2: float, y, v, X) -> float:
 def se_tau2_reml(tau2: float, y, v, X) -> float:
     """Information-based SE of the REML estimate: ``sqrt(2 / tr(P P))``.
 
-    P is linear in the weights, so with ``w' = w / max(w)`` it is computed as
-    ``sqrt(2 / tr(P' P')) / max(w)``: finite where tr(P P) would underflow (huge tau2) or
-    overflow (a tiny variance); tr(P' P') in the O(k p^2) form of
-    :func:`acu_meta.models._linalg.trace_pp`.
+    P is linear in the weights, so it is computed as ``sqrt(2 / t) / s`` with
+    ``tr(P P) = t s^2`` from :func:`acu_meta.models._linalg.trace_pp` (O(k p^2); s the largest
+    weight times the largest diagonal entry of P for those weights): finite where tr(P P) would
+    underflow (huge tau2) or overflow (a tiny variance); NaN where even that scale fails.
     """
     F = weighted_fits(None, X, 1.0 / (v + tau2))
-    return float(np.sqrt(2 / trace_pp(F, X)[0]) / F.scale[0])
+    t, scale = trace_pp(F, X)
+    if not (t[0] > 0 and scale[0] > 0):
+        return float("nan")
+    return float(math.sqrt(2 / t[0]) / scale[0])
 
 
 # ------------------------------------------------------------------------------ network model

@@ -100,6 +100,8 @@ def refit(y, v, method: str, hksj: bool, level: float) -> Refit:
                  f.QE, f.QE_p, f.tau2, f.I2, f.H2, f.s2_hksj)
 
 
+#: Variances in [1 / _BATCH_RANGE, _BATCH_RANGE] and |effects| up to it go to the batch engine.
+_BATCH_RANGE = 1e100
 _SERIES = ("estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "df", "Q", "Q_p",
            "tau2", "I2", "H2")
 
@@ -113,15 +115,20 @@ def refits(Y, V, method: str, hksj: bool, level: float) -> list[Refit]:
     through the batch engine :func:`acu_meta.models.batch.fit_many` (one vectorized call).
 
     Rows with one study follow metafor's k = 1 rule (as :func:`refit`); rows the batch engine
-    could not fit, and every row of a method without a batch function, are refitted one by one
-    with :func:`refit` (which raises what a single fit raises). The two engines agree to
+    could not fit, every row of a method without a batch function, and data with a variance or
+    effect beyond ``1e+-100`` (:data:`_BATCH_RANGE`: the batch engine forms its sums without
+    scaling, the single fit scales them) are refitted one by one with :func:`refit` (which
+    raises what a single fit raises). The two engines agree to
     1e-10 (``tests/results/test_batch.py``); the refits are validated against metafor in
     ``tests/results/test_sensitivity.py``.
     """
     Y = np.asarray(Y, dtype=float)
     V = np.asarray(V, dtype=float)
     present = ~np.isnan(Y)
-    if registry.get(method).batch is None:
+    y, v = Y[present], V[present]
+    moderate = (v.size == 0 or (np.min(v) >= 1 / _BATCH_RANGE and np.max(v) <= _BATCH_RANGE
+                                and np.max(np.abs(y)) <= _BATCH_RANGE))
+    if registry.get(method).batch is None or not moderate:
         return [refit(y[m], v[m], method, hksj, level)
                 for y, v, m in zip(Y, V, present, strict=True)]
     b = fit_many(Y, V, method=method, hksj=hksj)
