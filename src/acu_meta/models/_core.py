@@ -111,7 +111,6 @@ def typical_variance(v, X) -> float:
     :func:`acu_meta.models._linalg.trace_p`), computed as ``c tr(P0 / c)`` with ``c = max(w)``:
     ``s^2 = ((k - p) / tr(P0 / c)) / c``.
     """
-    k, p = X.shape
     return _typical_variance(weighted_fits(None, X, 1.0 / v), X)
 
 

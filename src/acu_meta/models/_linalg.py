@@ -110,14 +110,14 @@ def ones_column(X: np.ndarray) -> int | None:
 
 
 def weighted_fits(y: np.ndarray | None, X: np.ndarray, W: np.ndarray, *,
-                  overwrite: bool = False) -> WeightedFits:
+                  overwrite: bool = False, rss: bool = True) -> WeightedFits:
     """Fit ``y = X beta`` under each row of the ``(G, k)`` weights *W* (diagonal weights).
 
     O(G k p^2) time and memory; no k x k matrix. ``y = None`` gives only the weight-dependent
     parts (``A``, leverages; beta, residuals and RSS are then None), e.g. for
-    :func:`trace_p`. ``overwrite=True`` lets the scaled weights replace *W* (a temporary of
-    the caller). Raises :class:`~acu_meta.errors.ModelError` when ``X'WX`` is singular (X not
-    of full rank).
+    :func:`trace_p`; ``rss=False`` leaves the RSS out (None). ``overwrite=True`` lets the
+    scaled weights replace *W* (a temporary of the caller). Raises
+    :class:`~acu_meta.errors.ModelError` when ``X'WX`` is singular (X not of full rank).
     """
     W = np.asarray(W, dtype=float)
     if W.ndim == 1:
@@ -164,8 +164,8 @@ def weighted_fits(y: np.ndarray | None, X: np.ndarray, W: np.ndarray, *,
         resid -= beta @ X.T
         if one is not None:
             beta[:, one] += y0
-    rss = sum_squares(resid, ws, np.sqrt(scale))
-    return WeightedFits(scale, ws, ref, others, beta, resid, rss, A_s, Ainv_s, lev,
+    q = sum_squares(resid, ws, np.sqrt(scale)) if rss else None
+    return WeightedFits(scale, ws, ref, others, beta, resid, q, A_s, Ainv_s, lev,
                         intercept_only)
 
 
@@ -180,19 +180,19 @@ def sum_squares(a: np.ndarray, w: np.ndarray | None = None,
     if a.ndim == 1:
         a = a[None, :]
     m = np.maximum(a.max(axis=1), -a.min(axis=1))
-    if np.all((m <= _SQ_SAFE) & (m >= 1 / _SQ_SAFE)):
-        # no square can overflow, and the largest is far above the smallest double: a term
-        # that underflows is below 1e-16 of it (the common case, without rescaling)
+    ms = m if s is None else m * s
+    if np.all((ms <= _SQ_SAFE) & (ms >= 1 / _SQ_SAFE)):
+        # the largest term (s m)^2 is within 1e-280..1e280: no square over- or underflows
+        # harmfully (a term that underflows is below 1e-16 of it); the common case
         q = a * a if w is None else (w * a) * a
         t = q.sum(axis=1)
-        m = np.ones(len(a))
-    else:
-        m = np.where(m > 0, m, 1.0)
-        q = a / m[:, None]
-        q *= q
-        if w is not None:
-            q *= w
-        t = q.sum(axis=1)
+        return t if s is None else t * (s * s)
+    m = np.where(m > 0, m, 1.0)
+    q = a / m[:, None]
+    q *= q
+    if w is not None:
+        q *= w
+    t = q.sum(axis=1)
     out = np.empty(len(a))
     for g in range(len(a)):  # Python floats: a product above 1.8e308 is inf, not a warning
         sm = float(m[g]) * (1.0 if s is None else float(s[g]))

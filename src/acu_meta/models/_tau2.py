@@ -73,10 +73,10 @@ def qgen(tau2: float, y, v, X) -> float:
     return float(_fits_at([tau2], y, v, X).rss[0])
 
 
-def _fits_at(ts, y, v, X) -> WeightedFits:
+def _fits_at(ts, y, v, X, rss: bool = True) -> WeightedFits:
     """The weighted fits at every tau2 of the 1-D array *ts* (one row each)."""
     W = v[None, :] + np.asarray(ts, dtype=float)[:, None]
-    return weighted_fits(y, X, np.divide(1.0, W, out=W), overwrite=True)
+    return weighted_fits(y, X, np.divide(1.0, W, out=W), overwrite=True, rss=rss)
 
 
 def _scaled_score(F: WeightedFits, X, reml: bool) -> np.ndarray:
@@ -96,7 +96,7 @@ def score_grid(ts, y, v, X, reml: bool) -> np.ndarray:
     once for small k; row by row, in cache, for large k)."""
     ts = np.atleast_1d(np.asarray(ts, dtype=float))
     n = max(1, _GRID_ELEMENTS // max(len(y), 1))
-    return np.concatenate([_scaled_score(_fits_at(ts[i:i + n], y, v, X), X, reml)
+    return np.concatenate([_scaled_score(_fits_at(ts[i:i + n], y, v, X, rss=False), X, reml)
                            for i in range(0, len(ts), n)])
 
 
@@ -119,7 +119,7 @@ def score(tau2: float, y, v, X, reml: bool) -> float:
     with ``y'PPy = sum w^2 r^2`` and tr(P) in the O(k p^2) form of :mod:`acu_meta.models._linalg`.
     """
     F = _fits_at([tau2], y, v, X)
-    return float(F.scale[0] * _scaled_score(F, X, reml)[0])
+    return float(F.scale[0]) * float(_scaled_score(F, X, reml)[0])  # Python floats: no warning
 
 
 def tau2_fe(y, v, X) -> tuple[float, int]:
