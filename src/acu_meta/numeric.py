@@ -20,6 +20,8 @@ effect-size helpers
     :func:`se_from_ci`.
 inverse-variance pooling of flat values
     :func:`pool_iv` (estimate, SE, Q around it).
+the natural scale of a ratio
+    :func:`exp_or_inf` (``exp`` that gives ``inf`` rather than an overflow).
 JSON numbers
     :func:`json_number` (``None`` for NaN and infinities, plain Python types otherwise).
 """
@@ -105,7 +107,7 @@ def i2_from_q(Q, df):
     Q = np.asarray(Q, dtype=float)
     df = np.asarray(df, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where((df > 0) & (Q > 0), np.maximum(0.0, 100 * (Q - df) / Q), 0.0)
+        out = np.where((df > 0) & (Q > 0), np.maximum(0.0, 100 * (1 - df / Q)), 0.0)  # Q inf: 100
     return float(out) if out.ndim == 0 else out
 
 
@@ -123,7 +125,7 @@ def i2_from_tau2(tau2, vt):
     (metafor's s2 = (k - p) / tr(P0)); vectorized."""
     tau2 = np.asarray(tau2, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = 100 * tau2 / (vt + tau2)
+        out = 100 * (tau2 / (vt + tau2))  # no overflow of 100 tau2 for a tau2 near 1e308
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -223,9 +225,23 @@ def pool_iv(y, v) -> IVPooled:
     """
     y = np.asarray(y, dtype=float)
     w = 1.0 / np.asarray(v, dtype=float)
-    sw = float(np.sum(w))
-    est = float(np.sum(w * y) / sw)
-    return IVPooled(est, 1.0 / math.sqrt(sw), float(np.sum(w * (y - est) ** 2)), len(y) - 1)
+    c = float(np.max(w))  # the sums are formed with w / max(w): no overflow (issue #17)
+    ws = w / c
+    sw = float(np.sum(ws))
+    est = float(np.sum(ws * y) / sw)
+    return IVPooled(est, 1.0 / math.sqrt(sw) / math.sqrt(c),
+                    c * float(np.sum(ws * (y - est) ** 2)), len(y) - 1)
+
+
+def exp_or_inf(x):
+    """``exp(x)`` without an overflow warning or error: ``inf`` beyond the largest double (a
+    ratio measure's limit on its natural scale); vectorized."""
+    a = np.asarray(x, dtype=float)
+    out = np.where(a > _LOG_MAX, np.inf, np.exp(np.minimum(a, _LOG_MAX)))
+    return float(out) if out.ndim == 0 else out
+
+
+_LOG_MAX = math.log(np.finfo(float).max)
 
 
 # ---------------------------------------------------------------------- JSON

@@ -15,10 +15,9 @@ exit 2, nothing on stdout, and ONE line on stderr that names the file, and for a
 its physical line and column. Exit 1 (a bug), a traceback or any exception fails the test.
 
 Bounded: a fixed number of examples, a per-example deadline, ``derandomize=True`` (the same
-examples on every run, so CI is reproducible). The binary generator keeps 0 < events < n when
-the method is MH or Peto: the zero-cell corners of those methods still fail in the models (see
-``REGRESSIONS`` below, xfailed strictly with the missing fix), as do the fuzz campaign's other
-examples that depend on other files.
+examples on every run, so CI is reproducible). Binary arms may have no events or only events
+(MH and Peto included) and means may be near 0 (ROM): the corners the campaign found in the
+models and plots are kept as ``REGRESSIONS`` below.
 """
 
 from __future__ import annotations
@@ -92,7 +91,7 @@ def _num(draw, lo: float, hi: float, integer: bool = False) -> str:
 
 
 def _mean(draw) -> str:
-    return draw(st.sampled_from(["", "-"])) + _num(draw, 0.1, 50)
+    return draw(st.sampled_from(["", "-"])) + _num(draw, 0.0, 50)
 
 
 def _binary_arm(draw, interior: bool) -> tuple[str, str]:
@@ -107,7 +106,7 @@ def _study_row(draw, shape: str, interior: bool) -> list[str]:
         return [_num(draw, -3, 3), _num(draw, 1e-3, 1)]
     if shape == "sei":
         return [_num(draw, -3, 3), _num(draw, 0.03, 1)]
-    if shape == "continuous":  # means at least 0.1 from 0 (ROM near 0: see REGRESSIONS)
+    if shape == "continuous":  # means may be 0 or near it (ROM: see REGRESSIONS)
         return [_mean(draw), _num(draw, 0.5, 30), _num(draw, 2, 200, True),
                 _mean(draw), _num(draw, 0.5, 30), _num(draw, 2, 200, True)]
     (te, tn), (ce, cn) = _binary_arm(draw, interior), _binary_arm(draw, interior)
@@ -226,7 +225,8 @@ def cases(draw, network: bool) -> Case:
 
 
 def _command(draw, shape: str, network: bool) -> tuple[list[str], bool]:
-    """The command line after the file name, and whether MH/Peto (0 < events < n) is used."""
+    """The command line after the file name, and whether binary arms keep 0 < events < n
+    (never now: MH and Peto refuse degenerate tables cleanly)."""
     if network:
         kind = "binary" if shape == "net_binary" else "continuous"
         argv = ["network", "--json", "--method", draw(st.sampled_from(cli.NETWORK_METHODS)),
@@ -248,7 +248,7 @@ def _command(draw, shape: str, network: bool) -> tuple[list[str], bool]:
     which = draw(st.integers(0, 19))  # plots are slow: 1 run in 20 each
     argv = (["forest", "-o", "OUT.svg"] if which == 19 else ["funnel", "-o", "OUT.png"]
             if which == 18 else ["pool", "--json"] if which % 2 else ["pool"]) + argv
-    return argv, method in cli.COUNT_METHODS
+    return argv, False  # zero cells for MH / Peto too (issue #17: refused cleanly or pooled)
 
 
 # ----------------------------------------------------------------------------- the contract
@@ -305,7 +305,10 @@ def check(case: Case, status: int, out: str, err: str, path: Path) -> None:
         assert out.strip() == f"written {target}"
     elif "--json" in case.argv and command == "pool":
         res = _strict_json(out)
-        assert res["k"] == case.rows - len(res["excluded"]) == len(res["studies"]), res
+        # MH and Peto count double-zero studies in k, as metafor (listed, and left out of Q)
+        left_out = [e for e in res["excluded"] if not (
+            res["method"] in ("MH", "PETO") and e["reason"].startswith("double-zero"))]
+        assert res["k"] == case.rows - len(left_out) == len(res["studies"]), res
         _finite_ci(res)
         assert math.isfinite(res["se"]) and res["se"] > 0
     elif command == "pool":
@@ -334,21 +337,16 @@ def test_network_files_end_cleanly(folder, case):
 
 
 # ----------------------------------------------------------------------------- regressions
-# Inputs of the issue's fuzz campaign and of this test's own runs, kept as explicit cases. The
-# xfailed ones need a fix outside the CLI and the reader; strict, so a fix turns them into an
-# error here (remove the mark then).
+# Inputs of the issue's fuzz campaign and of this test's own runs, kept as explicit cases (an
+# xfail mark, strict, names a fix still missing outside the CLI and the reader).
 
 BIN = "study,treat_events,treat_n,control_events,control_n"
-_MH = ("results/meta.py _pool_fixed_binary / models/_mh.py: guard the division by a zero "
-       "MH SE (z = r.beta / r.se raises ZeroDivisionError, exit 1)")
 REGRESSIONS = [
     pytest.param(f"{BIN}\nA,10,10,12,12\n", ["pool", "--measure", "RR", "--method", "MH"], (),
-                 id="mh-rr-zero-se", marks=pytest.mark.xfail(
-                     strict=True, reason=f"{_MH}; here every arm has all events")),
+                 id="mh-rr-zero-se"),
     pytest.param(f"{BIN}\nA,0,10,0,12\nB,0,10,0,12\n",
                  ["pool", "--measure", "RD", "--method", "MH"], (),
-                 id="mh-rd-all-zero", marks=pytest.mark.xfail(
-                     strict=True, reason=f"{_MH}; here no study has an event")),
+                 id="mh-rd-all-zero"),
     pytest.param(f"{BIN}\nA,0,10,0,12\nB,0,10,0,12\n",
                  ["pool", "--measure", "OR", "--method", "MH"], (),
                  id="mh-or-all-double-zero"),
@@ -367,31 +365,26 @@ REGRESSIONS = [
     # found by wider runs of this test's generator (MH with zero cells, plots always)
     pytest.param(f"{BIN}\nS0,10,10,19,19\nS1,5,10,15,28\n",
                  ["forest", "-o", "OUT.svg", "--measure", "RR", "--method", "MH"], (),
-                 id="mh-forest-all-events-row", marks=pytest.mark.xfail(
-                     strict=True, reason="plots/forest.py forest -> set_effect_axis: a study row "
-                     "without a finite CI (all events in both arms, MH) makes NaN axis limits "
-                     "(ValueError from matplotlib, exit 1); pool itself is fine")),
+                 id="mh-forest-all-events-row"),
     pytest.param("study,treat_mean,treat_sd,treat_n,control_mean,control_sd,control_n\n"
                  "S0,2.6,26.28,171,9.833e-67,4.497,152\nS1,15.58,14.76,187,4.99e-167,19.99,69\n",
                  ["forest", "-o", "OUT.svg", "--measure", "ROM"], (),
-                 id="rom-forest-huge-ci", marks=pytest.mark.xfail(
-                     strict=True, reason="plots/forest.py set_effect_axis: math.exp of the axis "
-                     "limits overflows for a log-scale CI of +-7e65 (OverflowError, exit 1); "
-                     "clip the limits")),
+                 id="rom-forest-huge-ci"),
     pytest.param(f"{BIN}\nS0,0,9007199254740992,0,267\n",
                  ["forest", "-o", "OUT.svg", "--measure", "PETO"], (),
-                 id="peto-forest-n-2e53", marks=pytest.mark.xfail(
-                     strict=True, reason="plots/forest.py set_effect_axis: math.exp overflows "
-                     "(OverflowError, exit 1) for the CI of the Peto log OR, -1.7e13, that a "
-                     "study without events and n = 2**53 gets")),
+                 id="peto-forest-n-2e53"),
     pytest.param("study,treatment,mean,sd,n\nS0,B,-23.78,26.3,18\nS0,C,-2.0,25.7,27\n"
                  "S1,D,-5.7,6.75,17\nS1,B,31.36,1e154,170\nS1,C,42.55,1.5,40\n"
                  "S2,B,47.38,5.89,17\nS2,C,0.479,1.5,18\nS2,D,33.86,6.17,20\n",
                  ["network", "--json", "--method", "FE", "--measure", "MD"], (),
-                 id="network-sd-1e154-singular", marks=pytest.mark.xfail(
-                     strict=True, reason="models/network.py _gls: np.linalg.inv(S) raises "
-                     "LinAlgError (exit 1) when one arm's variance (sd = 1e154) is 1e305 times "
-                     "the others; guard it (a NetworkError naming the study) or scale")),
+                 id="network-sd-1e154-singular"),
+    # found by wider runs once zero cells and means near 0 were generated (issue #17 fixes)
+    pytest.param(f"{BIN}\nS0,1,1,1,2\nS1,0,1,0,1\n",
+                 ["pool", "--json", "--measure", "RR", "--method", "MH"], (),
+                 id="mh-double-zero-counted-in-k"),
+    pytest.param("study,treat_mean,treat_sd,treat_n,control_mean,control_sd,control_n\n"
+                 "S0,1.72e-134,1,2,1,1,2\n", ["pool", "--measure", "ROM"], (),
+                 id="rom-summary-exp-overflow"),
     # found by this test: a quote in a later line hid the semicolon header
     pytest.param('study;treatment;events;n\nS0;A;0;1\nS1, "x";B;0;1\n',
                  ["network", "--json"], ("line1",), id="semicolons-with-quotes"),

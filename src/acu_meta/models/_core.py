@@ -18,10 +18,21 @@ a local maximum, and the one with the largest log-likelihood (or tau2 = 0 when t
 negative there and that is larger) is returned, so a multimodal likelihood gives the global
 maximum rather than whichever local one Fisher scoring would reach. PM's and the Q-profile's
 functions are monotone, so they have a single root.
+
+Cost (issue #16)
+----------------
+No k x k matrix is formed: every quantity (Q, tr(P0) of the typical variance and of DL, the
+REML score and tr(P P) of the SE of tau2, HE's leverages) has the O(k p^2) form derived in
+:mod:`acu_meta.models._linalg`, with the weights divided by their maximum in every sum (no
+overflow for finite positive variances, issue #17). One fit is linear in k: k = 100,000 takes
+tens of milliseconds for any method (``tests/results/test_pool_large_k.py`` checks the numbers
+against the batch engine and the peak memory; the forms against exact arithmetic in
+``tests/models/test_linalg_forms.py``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +41,7 @@ from scipy import stats
 from ..errors import ModelError
 from ..numeric import h2_from_q, h2_from_tau2, i2_from_q, i2_from_tau2
 from . import registry
-from ._linalg import pmat, wls
+from ._linalg import trace_p, weighted_fits, wls
 from ._roots import decreasing_root, scale_of
 from ._tau2 import loglik as _loglik  # noqa: F401  (kept importable for the property tests)
 from ._tau2 import qgen
@@ -72,6 +83,9 @@ def estimate_tau2(method: str, y, v, X) -> tuple[float, int]:
     if k <= p:
         return 0.0, 0
     tau2, evals = est.estimate(y, v, X)
+    if not math.isfinite(tau2):
+        raise ModelError(f"tau2 ({est.name}) is above the largest double (1.8e308): the "
+                         "effects differ by more than about 1e154")
     return float(tau2), int(evals)
 
 
@@ -91,11 +105,18 @@ def q_profile_ci(y, v, X, level: float) -> tuple[float, float]:
 
 
 def typical_variance(v, X) -> float:
-    """metafor's s^2 = (k - p) / tr(P0), the 'typical' within-study variance used for I2."""
+    """metafor's s^2 = (k - p) / tr(P0), the 'typical' within-study variance used for I2.
+
+    ``tr(P0) = sum w_i (1 - h_i)``, ``w = 1 / v`` (O(k p^2),
+    :func:`acu_meta.models._linalg.trace_p`), computed as ``c tr(P0 / c)`` with ``c = max(w)``:
+    ``s^2 = ((k - p) / tr(P0 / c)) / c``.
+    """
+    return _typical_variance(weighted_fits(None, X, 1.0 / v), X)
+
+
+def _typical_variance(F0, X) -> float:
     k, p = X.shape
-    w = 1.0 / v
-    Ainv = np.linalg.inv((X.T * w) @ X)
-    return float((k - p) / np.trace(pmat(w, X, Ainv)))
+    return float((k - p) / float(trace_p(F0, X)[0]) / float(F0.scale[0]))
 
 
 def _inputs(y, v, X):
@@ -121,10 +142,11 @@ def _heterogeneity(est: registry.Tau2Estimator, t2: float, y, v, X):
     """The Q test (FE weights) and I2, H2: Q-based for a fixed-effect method, tau2-based
     (with metafor's typical variance) otherwise. Returns QE, QE_df, QE_p, vt, I2, H2."""
     k, p = X.shape
-    QE = wls(y, X, 1.0 / v).rss
+    F0 = weighted_fits(y, X, 1.0 / v)
+    QE = float(F0.rss[0])
     QE_df = k - p
     QE_p = float(stats.chi2.sf(QE, QE_df)) if QE_df > 0 else np.nan
-    vt = typical_variance(v, X) if QE_df > 0 else np.nan
+    vt = _typical_variance(F0, X) if QE_df > 0 else np.nan
     if est.kind == "fixed":
         I2, H2 = i2_from_q(QE, QE_df), h2_from_q(QE, QE_df)
     else:
@@ -153,7 +175,7 @@ def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | No
         df = float(k - p)
         if k - p > 0:
             s2 = f.rss / (k - p)
-            vb = s2 * f.Ainv
+            vb = (f.rss / f.scale / (k - p)) * f.Ainv_s  # s2 (X'WX)^-1 with W / max(W)
     QE, QE_df, QE_p, vt, I2, H2 = _heterogeneity(est, t2, y, v, X)
     se_t2 = est.se_tau2(t2, y, v, X) if k > p else np.nan
     return Fit(

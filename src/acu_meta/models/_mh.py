@@ -14,7 +14,16 @@ Breslow & Greenland (1986).
 RR: ``sum(a n2 / N) / sum(c n1 / N)``; variance of the log by Greenland & Robins (1985).
 RD: ``sum((a n2 - c n1) / N) / sum(n1 n2 / N)``; variance by Sato (1989), as metafor.
 Peto: ``sum(O - E) / sum(V)``, variance ``1 / sum(V)``;
-Q = ``sum((O-E)^2/V) - (sum(O-E))^2/sum(V)``.
+Q = ``sum((O-E)^2/V) - (sum(O-E))^2/sum(V)``, computed in the equal centred form
+``sum V ((O-E)/V - beta)^2`` (no cancellation). Every Q is formed with its weights divided by
+their maximum.
+
+Degenerate data raise :class:`~acu_meta.errors.ModelError` naming the reason: an OR or RR of 0
+or infinity (no events, or no non-events, in one group of every study), a Peto analysis in
+which one outcome never occurs, and a Mantel-Haenszel variance of 0 (RR or RD when every study
+has only events or no events in both arms). metafor 3.8.1 returns NA for the first two and, for
+the last, the estimate with SE 0, a zero-width interval and z, p NA; acu_meta refuses it rather
+than report an interval of width 0 that the data do not support.
 
 Validated against metafor 3.8.1 ``rma.mh`` and ``rma.peto``
 (``tests/models/test_metafor_reference.py``).
@@ -54,11 +63,31 @@ class FixedFit:
     cmh_p: float = np.nan
 
 
+def _q_around(y, v, beta: float) -> float:
+    """``sum (y - beta)^2 / v`` with the weights ``1 / v`` divided by their maximum."""
+    if len(y) == 0:
+        return 0.0
+    w = 1.0 / v
+    c = float(np.max(w))
+    return max(0.0, c * float(np.sum(w / c * (y - beta) ** 2)))
+
+
 def _het(Q: float, k_yi: int) -> tuple[float, float, float]:
     """p of the Q test on k_yi - 1 df, I2 and H2 from Q (metafor: 1, 0, 1 for one study)."""
     if k_yi > 1:
         return float(stats.chi2.sf(Q, k_yi - 1)), i2_from_q(Q, k_yi - 1), h2_from_q(Q, k_yi - 1)
     return 1.0, 0.0, 1.0
+
+
+def _zero_variance_reason(measure: str, a, b, c, d) -> str:
+    """Why the Mantel-Haenszel variance is 0: every table is all events or no events."""
+    full = int(np.sum((b == 0) & (d == 0)))
+    none = int(np.sum((a == 0) & (c == 0)))
+    parts = [f"{n} {'study' if n == 1 else 'studies'} with {what}" for n, what in
+             ((full, "only events"), (none, "no events")) if n]
+    return (f"the Mantel-Haenszel {measure} has standard error 0: every study has only events "
+            f"or no events in both arms ({', '.join(parts) or 'to rounding'}), so no interval "
+            "can be computed (metafor: SE 0, z and p NA)")
 
 
 def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True) -> FixedFit:
@@ -88,7 +117,8 @@ def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True) -> Fi
         R, S = a * n2 / N, c * n1 / N
         sR, sS = R.sum(), S.sum()
         if sR == 0 or sS == 0:
-            raise ModelError("the Mantel-Haenszel risk ratio is 0 or infinite")
+            raise ModelError("the Mantel-Haenszel risk ratio is 0 or infinite (no events in one "
+                             "group across all studies)")
         beta = float(np.log(sR / sS))
         var = np.sum((n1 * n2 * (a + c) / N - a * c) / N) / (sR * sS)
         wts = S / sS
@@ -102,9 +132,11 @@ def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True) -> Fi
         wts = W / sW
     else:
         raise ValueError(f"Mantel-Haenszel pooling is for OR, RR and RD, not {measure}")
+    if not var > 0:  # NaN included
+        raise ModelError(_zero_variance_reason(measure, a, b, c, d))
     es = escalc(measure, ai=a, bi=b, ci=c, di=d, add=0.5, to="only0", drop00=True)
     ok = np.isfinite(es.yi)
-    Q = max(0.0, float(np.sum((es.yi[ok] - beta) ** 2 / es.vi[ok])))
+    Q = _q_around(es.yi[ok], es.vi[ok], beta)
     k_yi = int(ok.sum())
     qp, I2, H2 = _het(Q, k_yi)
     k_pos = int(np.sum(wts > 0))
@@ -126,7 +158,8 @@ def peto(ai, bi, ci, di) -> FixedFit:
                          "cannot be used")
     beta = float(np.sum(a - E) / sV)
     pos = V > 0
-    Q = max(0.0, float(np.sum((a - E)[pos] ** 2 / V[pos]) - np.sum(a - E) ** 2 / sV))
+    # sum((O-E)^2/V) - (sum(O-E))^2 / sum(V) = sum V ((O-E)/V - beta)^2: the centred form
+    Q = _q_around((a - E)[pos] / V[pos], 1.0 / V[pos], beta)
     es = escalc("PETO", ai=a, bi=b, ci=c, di=d, add=0.5, to="only0", drop00=True)
     k_yi = int(np.isfinite(es.yi).sum())
     k_pos = int(pos.sum())

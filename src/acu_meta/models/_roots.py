@@ -21,10 +21,13 @@ so one strategy serves them all (pairwise and network models, and the Q-profile 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import optimize
 
 from ..errors import ModelError
+from ._linalg import sum_squares
 
 #: Geometric grid points (besides 0) on which a likelihood score is screened for sign changes.
 GRID = 64
@@ -46,15 +49,25 @@ class _Counted:
         return self.func(t)
 
 
+def variance(y) -> float:
+    """``var(y)`` (divisor k, as ``numpy.var``) without an overflowing square: effects of
+    +-1.3e154 have the finite variance 1.1e308."""
+    y = np.asarray(y, dtype=float)
+    return float(sum_squares(y - y.mean(), s=np.array([1 / math.sqrt(len(y))]))[0])
+
+
 def scale_of(y, v) -> float:
     """The scale of tau2 for one data set: ``max(var(y), mean(v), 1e-12)``."""
-    return max(float(np.var(y)), float(np.mean(v)), 1e-12)
+    return max(variance(y), float(np.mean(v)), 1e-12)
 
 
 def upper_end(func, scale: float) -> float:
     """The smallest doubling of *scale* at which ``func <= 0`` (the sign for large tau2)."""
     hi = scale
     for _ in range(_MAX_DOUBLINGS):
+        if not math.isfinite(hi):
+            raise ModelError("could not bracket tau2: it would be above the largest double "
+                             "(1.8e308; the effects differ by more than about 1e154)")
         if func(hi) <= 0:
             return hi
         hi *= 2.0
@@ -78,15 +91,21 @@ def decreasing_root(func, scale: float) -> tuple[float, int]:
     return float(brent(f, 0.0, hi, scale)), f.calls
 
 
-def score_maximum(score, loglik, scale: float) -> tuple[float, int]:
+def score_maximum(score, loglik, scale: float, score_many=None) -> tuple[float, int]:
     """The tau2 >= 0 maximizing a log-likelihood, from its *score* (see the module docstring).
 
+    *score_many*, if given, evaluates the score on an array of tau2 at once (the grid of step
+    2; it must agree with *score* in sign); each grid point still counts as one evaluation.
     Returns the maximizer and the number of evaluations of *score*.
     """
     sc = _Counted(score)
     hi = upper_end(sc, scale)
     grid = np.concatenate([[0.0], np.geomspace(hi * 1e-10, hi, GRID)])
-    vals = [sc(t) for t in grid]
+    if score_many is None:
+        vals = [sc(t) for t in grid]
+    else:
+        vals = np.asarray(score_many(grid), dtype=float)
+        sc.calls += len(grid)
     cands = [0.0] if vals[0] <= 0 else []
     for i in range(GRID):
         if vals[i] > 0 >= vals[i + 1]:

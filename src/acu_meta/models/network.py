@@ -186,7 +186,8 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
         if len(idx) < 2:
             raise NetworkError(f"study {s!r} has one arm ({trts[0]}); a study needs two or more")
         if len(set(trts)) < len(trts):
-            raise NetworkError(f"study {s!r} lists treatment {trts[0]!r} twice")
+            twice = next(t for t in trts if trts.count(t) > 1)
+            raise NetworkError(f"study {s!r} lists treatment {twice!r} twice")
         idx = sorted(idx, key=lambda i: rank[treatment[i]])
         base, arms = idx[0], idx[1:]
         for i in idx:
@@ -310,15 +311,49 @@ def q_decomposition(c: Contrasts) -> tuple[float, int]:
     return q_w, df_w
 
 
+#: Largest condition number of a study's contrast correlation matrix: beyond it a GLS weight
+#: would keep fewer than 4 correct digits (relative error about cond * eps > 1e-4).
+MAX_CONDITION = 1e-4 / np.finfo(float).eps
+
+
+def check_covariance(c: Contrasts) -> None:
+    """NetworkError naming the first study whose contrast covariance block is not numerically
+    positive definite: the condition number of its correlation matrix (scale-free: variances
+    of 1e-201 and 1e198 side by side are fine) above :data:`MAX_CONDITION`, or not finite.
+
+    A multi-arm study whose baseline arm's variance swamps the others (sd = 1e154 beside sd =
+    1.5) stores ``v_b + v_j`` as ``v_b``: its block is singular in double precision, and the
+    information on the contrasts between its other arms is already lost. Every tau2 adds
+    ``tau2 R`` (positive definite), so checking V covers every GLS fit of the model.
+    """
+    rows: dict[str, list[int]] = defaultdict(list)
+    for r, s in enumerate(c.study):
+        rows[s].append(r)
+    for s, idx in rows.items():
+        block = c.V[np.ix_(idx, idx)]
+        d = np.diag(block)
+        cond = math.inf
+        if np.all(np.isfinite(block)) and np.all(d > 0):
+            scale = 1.0 / np.sqrt(d)  # the correlation matrix: scale-free
+            cond = float(np.linalg.cond(block * scale[:, None] * scale[None, :]))
+        if not cond <= MAX_CONDITION:
+            raise NetworkError(
+                f"study {s!r}: the covariance of its {len(idx)} contrasts is singular in double "
+                f"precision (condition number {cond:.3g}; contrast variances {d.min():.3g} to "
+                f"{d.max():.3g}): one arm's variance swamps the others")
+
+
 def fit_network(c: Contrasts, order: list[str], method: str = "REML",
                 tau2: float | None = None) -> NetFit:
     """Fit the network model with a registered tau2 method that has a network estimator
-    (``FE`` common effect, ``REML``, ``DL``); ``tau2`` fixes tau2 instead."""
+    (``FE`` common effect, ``REML``, ``DL``); ``tau2`` fixes tau2 instead. A study whose
+    covariance block is numerically singular is refused (:func:`check_covariance`)."""
     allowed = registry.names(network=True)
     name = str(method).upper()
     if name not in allowed:
         raise NetworkError(f"network method must be one of {', '.join(allowed)}, not {name!r}")
     est = registry.get(name)
+    check_covariance(c)
     X = design_matrix(c, order)
     R = study_correlation(c)
     y, V = c.yi, c.V

@@ -1,9 +1,11 @@
 """Numeric core of sensitivity and small-study-effect analyses, as metafor 3.8.1.
 
 Numbers only (numpy / scipy); the public result objects are in
-:mod:`acu_meta.results.sensitivity`. Every refit goes through :func:`acu_meta.models.fit`, so
-iterative tau2 estimators always converge. Each function states the metafor rule it follows
-(read from metafor's source, implemented from the definitions).
+:mod:`acu_meta.results.sensitivity`. Every refit goes through :func:`acu_meta.models.fit`, or,
+for the k refits of leave-one-out, cumulative and influence analyses, through the batch engine
+:func:`acu_meta.models.batch.fit_many` (:func:`refits`: one vectorized call, O(k^2), k = 400 in
+well under a second), so iterative tau2 estimators always converge. Each function states the
+metafor rule it follows (read from metafor's source, implemented from the definitions).
 
 Functions
 ---------
@@ -38,8 +40,10 @@ from scipy import stats
 from ..errors import ModelError
 from ..numeric import Z975, p_two_sided, pool_iv
 from ..numeric import crit as _crit
+from . import registry
 from ._core import fit
 from ._linalg import wls
+from .batch import fit_many
 
 _EPS = np.finfo(float).eps
 
@@ -96,10 +100,69 @@ def refit(y, v, method: str, hksj: bool, level: float) -> Refit:
                  f.QE, f.QE_p, f.tau2, f.I2, f.H2, f.s2_hksj)
 
 
+#: Variances in [1 / _BATCH_RANGE, _BATCH_RANGE] and |effects| up to it go to the batch engine.
+_BATCH_RANGE = 1e100
+_SERIES = ("estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "df", "Q", "Q_p",
+           "tau2", "I2", "H2")
+
+
 def _stack(fits: list[Refit]) -> dict[str, np.ndarray]:
-    names = ("estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "df", "Q", "Q_p",
-             "tau2", "I2", "H2")
-    return {n: np.array([getattr(f, n) for f in fits], dtype=float) for n in names}
+    return {n: np.array([getattr(f, n) for f in fits], dtype=float) for n in _SERIES}
+
+
+def refits(Y, V, method: str, hksj: bool, level: float) -> list[Refit]:
+    """:func:`refit` of every row of the ``(B, kmax)`` arrays *Y*, *V* (NaN: an absent study),
+    through the batch engine :func:`acu_meta.models.batch.fit_many` (one vectorized call).
+
+    Rows with one study follow metafor's k = 1 rule (as :func:`refit`); rows the batch engine
+    could not fit, every row of a method without a batch function, and data with a variance or
+    effect beyond ``1e+-100`` (:data:`_BATCH_RANGE`: the batch engine forms its sums without
+    scaling, the single fit scales them) are refitted one by one with :func:`refit` (which
+    raises what a single fit raises). The two engines agree to
+    1e-10 (``tests/results/test_batch.py``); the refits are validated against metafor in
+    ``tests/results/test_sensitivity.py``.
+    """
+    Y = np.asarray(Y, dtype=float)
+    V = np.asarray(V, dtype=float)
+    present = ~np.isnan(Y)
+    y, v = Y[present], V[present]
+    moderate = (v.size == 0 or (np.min(v) >= 1 / _BATCH_RANGE and np.max(v) <= _BATCH_RANGE
+                                and np.max(np.abs(y)) <= _BATCH_RANGE))
+    if registry.get(method).batch is None or not moderate:
+        return [refit(y[m], v[m], method, hksj, level)
+                for y, v, m in zip(Y, V, present, strict=True)]
+    b = fit_many(Y, V, method=method, hksj=hksj)
+    se = np.sqrt(b.var_beta)
+    with np.errstate(divide="ignore", invalid="ignore"):  # R's IEEE x/0 (KnHa s2w = 0)
+        stat = np.divide(b.beta, se)
+    df = np.where(b.k > 1, b.k - 1.0, 1.0) if hksj else np.full(len(Y), math.inf)
+    p = np.full(len(Y), math.nan)
+    crit = np.empty(len(Y))
+    for d in np.unique(df):  # one vectorized p-value and critical value per df
+        at = (df == d) & ~np.isnan(stat)
+        p[at] = p_two_sided(stat[at], float(d))
+        crit[df == d] = _crit(level, float(d))
+    q_p = stats.chi2.sf(b.QE, np.maximum(b.k - 1, 1))
+    out = []
+    for i in range(len(Y)):
+        k = int(b.k[i])
+        if k <= 1 or not b.converged[i] or b.refitted[i]:
+            out.append(refit(Y[i, present[i]], V[i, present[i]], method, hksj, level))
+            continue
+        est, e = float(b.beta[i]), float(se[i])
+        out.append(Refit(k, est, e, float(stat[i]), float(p[i]), est - crit[i] * e,
+                         est + crit[i] * e, float(df[i]), float(b.QE[i]), float(q_p[i]),
+                         float(b.tau2[i]), float(b.I2[i]), float(b.H2[i]),
+                         float(b.s2_hksj[i])))
+    return out
+
+
+def _leave_one_out_arrays(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row i: the studies other than i, in their order ((k, k - 1) arrays)."""
+    k = len(y)
+    keep = ~np.eye(k, dtype=bool)
+    return (np.broadcast_to(y, (k, k))[keep].reshape(k, k - 1),
+            np.broadcast_to(v, (k, k))[keep].reshape(k, k - 1))
 
 
 def leave_one_out(y, v, method: str, hksj: bool, level: float) -> dict[str, np.ndarray]:
@@ -113,11 +176,7 @@ def leave_one_out(y, v, method: str, hksj: bool, level: float) -> dict[str, np.n
     k = len(y)
     if k < 2:
         raise ModelError("leave-one-out needs at least 2 studies (metafor: stopped because k = 1)")
-    fits = []
-    for i in range(k):
-        keep = np.arange(k) != i
-        fits.append(refit(y[keep], v[keep], method, hksj, level))
-    return _stack(fits)
+    return _stack(refits(*_leave_one_out_arrays(y, v), method, hksj, level))
 
 
 def cumulative_order(keys, decreasing: bool = False) -> np.ndarray:
@@ -139,7 +198,9 @@ def cumulative(y, v, method: str, hksj: bool, level: float,
     if sorted(idx.tolist()) != list(range(len(y))):
         raise ValueError("order must be a permutation of the studies")
     ys, vs = y[idx], v[idx]
-    out = _stack([refit(ys[: i + 1], vs[: i + 1], method, hksj, level) for i in range(len(y))])
+    first = np.tri(len(y), dtype=bool)  # row i: the first i + 1 studies, the rest absent (NaN)
+    out = _stack(refits(np.where(first, ys, np.nan), np.where(first, vs, np.nan), method, hksj,
+                        level))
     out["order"] = idx
     return out
 
@@ -178,8 +239,9 @@ def influence_measures(y, v, method: str, hksj: bool, level: float) -> dict[str,
     hat = w / w.sum()
     names = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del", "dfbs")
     out = {n: np.full(k, np.nan) for n in names}
-    for i in range(k):
-        bi, vbi, t2i, s2i, QEi = _deleted_fit(y, v, i, method, hksj)
+    deleted = refits(*_leave_one_out_arrays(y, v), method, hksj, level)
+    for i, d in enumerate(deleted):
+        bi, vbi, t2i, s2i, QEi = d.estimate, d.se**2, d.tau2, d.s2w, d.Q
         resid = y[i] - bi
         if abs(resid) < 100 * _EPS:
             resid = 0.0
@@ -199,16 +261,6 @@ def influence_measures(y, v, method: str, hksj: bool, level: float) -> dict[str,
     out["tau2"] = np.float64(tau2)
     out["QE"] = np.float64(full.QE)
     return out
-
-
-def _deleted_fit(y, v, i: int, method: str, hksj: bool):
-    """b, vb, tau2, s2w and QE of the refit without study i (one study left: test z, tau2 = 0,
-    QE = 0, as metafor)."""
-    keep = np.arange(len(y)) != i
-    if len(y) - 1 == 1:
-        return float(y[keep][0]), float(v[keep][0]), 0.0, 1.0, 0.0
-    fi = fit(y[keep], v[keep], method=method, hksj=hksj)
-    return float(fi.beta[0]), float(fi.vb[0, 0]), fi.tau2, fi.s2_hksj, fi.QE
 
 
 def _influence_flags(out: dict, hat: np.ndarray, k: int, p: int):

@@ -27,12 +27,14 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
 
+from ..numeric import exp_or_inf
 from ..results import PooledResult, PooledRow, StudyRows, SubgroupedResult
 from ..results._format import heterogeneity_text, overall_text
 from ..results._shape import is_ratio
-from ._style import COLORS, house_style
+from ._style import COLORS, fit_fonts, house_style
 
-__all__ = ["forest", "heterogeneity_text", "overall_text", "row_panel", "set_effect_axis"]
+__all__ = ["clip_limits", "forest", "heterogeneity_text", "overall_text", "row_panel",
+           "set_effect_axis"]
 
 ROW_IN = 0.21  # height of one row, inches
 ELLIPSIS = "\u2026"
@@ -75,8 +77,38 @@ def _order(sr: StudyRows, idx: list[int], sort: str | None) -> list[int]:
     raise ValueError("sort must be None, 'effect', 'weight' or 'label'")
 
 
+#: Largest |axis limit| on the analysis scale: a ratio axis ends at exp(+-700) (about 1e+-304,
+#: finite with a finite span of logarithms), a linear one at +-1e300 (a finite span). Rows
+#: beyond end in arrows, as beyond a user's ``xlim``.
+LOG_LIMIT = 700.0
+LINEAR_LIMIT = 1e300
+_WIDE = math.log(1e8)  # a ratio axis over more than 8 decades gets power-of-ten ticks
+
+
+def clip_limits(xmin: float, xmax: float, ratio: bool) -> tuple[float, float]:
+    """Axis limits (analysis scale) clipped to +-:data:`LOG_LIMIT` (ratio) or
+    +-:data:`LINEAR_LIMIT`; an empty or non-finite range becomes a small one around it."""
+    lim = LOG_LIMIT if ratio else LINEAR_LIMIT
+    lo = min(max(float(xmin), -lim), lim) if not math.isnan(xmin) else -1.0
+    hi = min(max(float(xmax), -lim), lim) if not math.isnan(xmax) else 1.0
+    if not lo < hi:
+        mid = lo if lo == hi else 0.0
+        lo, hi = mid - max(1.0, abs(mid) * 1e-6), mid + max(1.0, abs(mid) * 1e-6)
+        lo, hi = max(lo, -lim), min(hi, lim)
+    return lo, hi
+
+
+def _num(x: float, digits: int) -> str:
+    """A number of the effect column: fixed decimals, or 3 significant digits from 1e6 on."""
+    if math.isfinite(x) and abs(x) >= 1e6:
+        return f"{x:.3g}"
+    return f"{x:.{digits}f}"
+
+
 def _effect_text(est, lo, hi, digits) -> str:
-    return f"{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    if math.isnan(est):
+        return "not estimable"
+    return f"{_num(est, digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
 
 
 def _nice_log_ticks(lo: float, hi: float) -> list[float]:
@@ -86,6 +118,15 @@ def _nice_log_ticks(lo: float, hi: float) -> list[float]:
     if len(ticks) > 7:
         ticks = [t for t in ticks if str(t).lstrip("0.").startswith(("1", "5"))] or ticks
     return ticks
+
+
+def _decade_ticks(xmin: float, xmax: float) -> tuple[list[float], list[str]]:
+    """At most 5 powers of ten, 1 among them when in range, for a ratio axis from exp(xmin)
+    to exp(xmax) (analysis scale) that spans too many decades for the nice ticks."""
+    lo, hi = math.ceil(xmin / math.log(10)), math.floor(xmax / math.log(10))
+    step = max(1, math.ceil((hi - lo) / 4))
+    exps = [e for e in range(lo, hi + 1) if e % step == 0]  # 0 among them when in range
+    return [10.0**e for e in exps], ["1" if e == 0 else f"1e{e}" for e in exps]
 
 
 def row_panel(ax, n_rows: int):
@@ -104,13 +145,19 @@ def row_panel(ax, n_rows: int):
 
 
 def set_effect_axis(ax, xmin: float, xmax: float, ratio: bool) -> None:
-    """x limits on the analysis scale; for ratio measures a log axis with natural-unit ticks."""
+    """x limits on the analysis scale; for ratio measures a log axis with natural-unit ticks.
+    Limits are clipped first (:func:`clip_limits`)."""
+    xmin, xmax = clip_limits(xmin, xmax, ratio)
     if ratio:
         ax.set_xscale("log")
         ax.set_xlim(math.exp(xmin), math.exp(xmax))
-        ticks = _nice_log_ticks(math.exp(xmin), math.exp(xmax))
+        if xmax - xmin > _WIDE:  # beyond the nice ticks: a few powers of ten
+            ticks, labels = _decade_ticks(xmin, xmax)
+        else:
+            ticks = _nice_log_ticks(math.exp(xmin), math.exp(xmax))
+            labels = [f"{t:g}" for t in ticks]
         ax.set_xticks(ticks)
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.set_xticklabels(labels)
         ax.xaxis.set_minor_locator(NullLocator())
     else:
         ax.set_xlim(xmin, xmax)
@@ -262,22 +309,29 @@ def _x_limits(result, sr: StudyRows, lo, hi, rows, xlim, ratio) -> tuple[float, 
     """Axis limits on the analysis scale: every row, the null, whiskers cut at 2.5 widths of
     the core (estimates and pooled intervals) beyond it."""
     if xlim is not None:
-        return (math.log(xlim[0]), math.log(xlim[1])) if ratio else xlim
+        lims = (math.log(xlim[0]), math.log(xlim[1])) if ratio else xlim
+        return clip_limits(*lims, ratio)
     ends = [x for p in _of_kind(result, "pooled") for x in (p.ci_low, p.ci_high)]
-    pts = np.concatenate([sr.yi, ends])
-    span = np.concatenate([lo, hi, ends])
-    shown = [x for r in rows if r.kind == "prediction" for x in (r.summary.ci_low,
-                                                                 r.summary.ci_high)]
-    if shown:
-        span = np.concatenate([span, shown])
-    xmin, xmax = float(np.min(span)), float(np.max(span))
-    core = max(float(np.ptp(pts)), *(p.ci_high - p.ci_low for p in _of_kind(result, "pooled")),
-               1e-6)
+    pts = _finite(sr.yi, ends)
+    span = _finite(lo, hi, ends, [x for r in rows if r.kind == "prediction"
+                                  for x in (r.summary.ci_low, r.summary.ci_high)])
+    lim = LOG_LIMIT if ratio else LINEAR_LIMIT
+    pts = np.clip(pts, -lim, lim) if pts.size else np.zeros(1)  # rows without a finite
+    span = span if span.size else pts  # estimate do not set the scale
+    xmin, xmax = clip_limits(float(np.min(span)), float(np.max(span)), ratio)
+    widths = [p.ci_high - p.ci_low for p in _of_kind(result, "pooled")]
+    core = min(max(float(np.ptp(pts)), *_finite(widths), 1e-6), lim)
     xmin = max(xmin, float(np.min(pts)) - 2.5 * core)
     xmax = min(xmax, float(np.max(pts)) + 2.5 * core)
-    xmin, xmax = min(xmin, 0.0), max(xmax, 0.0)
+    xmin, xmax = clip_limits(min(xmin, 0.0), max(xmax, 0.0), ratio)
     pad = 0.05 * (xmax - xmin)
-    return xmin - pad, xmax + pad
+    return clip_limits(xmin - pad, xmax + pad, ratio)
+
+
+def _finite(*parts) -> np.ndarray:
+    """The finite values of the concatenated *parts*."""
+    a = np.concatenate([np.asarray(x, dtype=float).ravel() for x in parts])
+    return a[np.isfinite(a)]
 
 
 def _headers(p: _Panel, arm_heads, arm_labels, label_header, measure, description) -> None:
@@ -354,16 +408,16 @@ def _draw_pooled(p: _Panel, y: int, row: _Row, result: PooledResult) -> None:
            _effect_text(tr(s.estimate), tr(s.ci_low), tr(s.ci_high), p.digits), ha="right",
            weight="bold", gid=f"effect-{gid}")
     color = COLORS["diamond_fixed"] if s.model == "fixed" else COLORS["diamond_random"]
-    p.ax.add_patch(Polygon(
-        [(tr(s.ci_low), y), (tr(s.estimate), y - 0.38), (tr(s.ci_high), y),
-         (tr(s.estimate), y + 0.38)], closed=True, color=color, zorder=3, gid=gid))
+    lo, est, hi = (tr(min(max(x, p.xmin), p.xmax)) for x in (s.ci_low, s.estimate, s.ci_high))
+    p.ax.add_patch(Polygon([(lo, y), (est, y - 0.38), (hi, y), (est, y + 0.38)], closed=True,
+                           color=color, zorder=3, gid=gid))
 
 
 def _draw_prediction(p: _Panel, y: int, row: _Row) -> None:
     s, tr, d = row.summary, p.tr, p.digits
     p.text(p.left(), y, row.label, ha="left", style="italic")
-    p.text(p.right(p.lay.weight_w + p.lay.eff_w), y, f"[{tr(s.ci_low):.{d}f}, "
-           f"{tr(s.ci_high):.{d}f}]", ha="right", style="italic", gid="effect-prediction")
+    p.text(p.right(p.lay.weight_w + p.lay.eff_w), y, f"[{_num(tr(s.ci_low), d)}, "
+           f"{_num(tr(s.ci_high), d)}]", ha="right", style="italic", gid="effect-prediction")
     lo, hi = tr(max(s.ci_low, p.xmin)), tr(min(s.ci_high, p.xmax))
     p.ax.add_patch(Polygon([(lo, y - 0.16), (hi, y - 0.16), (hi, y + 0.16), (lo, y + 0.16)],
                            closed=True, color=COLORS["prediction"], zorder=2,
@@ -463,7 +517,7 @@ def forest(
     """
     sr, ratio = result.study_rows, is_ratio(result.measure)
     pooled = pooled and bool(result.pooled_rows)
-    tr = np.exp if ratio else (lambda x: x)
+    tr = exp_or_inf if ratio else (lambda x: x)
     lo, hi = sr.interval(result.level)
     arm_heads, arm_keys = _arm_columns(sr.arms)
     foot = list(result.footer) if pooled else []
@@ -487,6 +541,7 @@ def forest(
         if title:
             fig.suptitle(textwrap.fill(title, width=max(40, int(fig.get_figwidth() * 11))),
                          x=0.02, ha="left", fontsize=9, weight="bold")
+    fit_fonts(fig)  # any Unicode label: font fallback, or a marker (plots/_style.py)
     return fig
 
 

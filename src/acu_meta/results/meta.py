@@ -54,7 +54,16 @@ from ..effects.escalc import (
     escalc,
 )
 from ..errors import InputError
-from ..models import ModelError, dl_from_q, fit, mantel_haenszel, peto, q_profile_ci, registry
+from ..models import (
+    ModelError,
+    dl_from_q,
+    fit,
+    mantel_haenszel,
+    peto,
+    q_profile_ci,
+    registry,
+    typical_variance,
+)
 from ._format import (
     fmt,
     fmt_p,
@@ -196,7 +205,7 @@ class MetaResult:
     def conf_int(self, exp: bool = False) -> tuple[float, float]:
         """CI of the pooled effect (exponentiated with ``exp=True`` for ratio measures)."""
         lo, hi = self.ci_low, self.ci_high
-        return (math.exp(lo), math.exp(hi)) if exp else (lo, hi)
+        return (numeric.exp_or_inf(lo), numeric.exp_or_inf(hi)) if exp else (lo, hi)
 
     def prediction_interval(self, method: str = "metafor") -> tuple[float, float]:
         """Prediction interval for the effect in a new study.
@@ -223,11 +232,11 @@ class MetaResult:
         if not self.ratio:
             raise ValueError(f"{self.measure} is not a ratio measure")
         return {
-            "estimate": math.exp(self.estimate),
-            "ci_low": math.exp(self.ci_low),
-            "ci_high": math.exp(self.ci_high),
-            "pi_low": math.exp(self.pi_low) if not math.isnan(self.pi_low) else math.nan,
-            "pi_high": math.exp(self.pi_high) if not math.isnan(self.pi_high) else math.nan,
+            "estimate": numeric.exp_or_inf(self.estimate),
+            "ci_low": numeric.exp_or_inf(self.ci_low),
+            "ci_high": numeric.exp_or_inf(self.ci_high),
+            "pi_low": numeric.exp_or_inf(self.pi_low),  # NaN stays NaN
+            "pi_high": numeric.exp_or_inf(self.pi_high),
         }
 
     def study_frame(self) -> pd.DataFrame:
@@ -262,7 +271,7 @@ class MetaResult:
         out = pd.concat(frames, ignore_index=True)
         if self.ratio:
             for c in ("estimate", "ci_low", "ci_high"):
-                out[f"exp_{c}"] = np.exp(out[c])
+                out[f"exp_{c}"] = numeric.exp_or_inf(out[c].to_numpy(float))
         return out
 
     def to_dict(self) -> dict:
@@ -501,19 +510,23 @@ def _usable_studies(es: EffectSizes) -> _Studies:
 
 
 def _q_around_mh(st: _Studies, measure: str) -> tuple[float, float]:
-    """RevMan 5: Q around the Mantel-Haenszel estimate (IV weights) and the DL tau2 from it."""
+    """RevMan 5: Q around the Mantel-Haenszel estimate (IV weights) and the DL tau2 from it
+    (k > 1; with one study tau2 is 0 as in every profile)."""
     a = st.arms
     mh = mantel_haenszel(measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
+    k = len(st.y)
     w = 1 / st.v
-    q = float(np.sum(w * (st.y - mh.beta) ** 2))
-    return q, float(dl_from_q(q, len(st.y) - 1, w.sum() - (w**2).sum() / w.sum()))
+    c = float(np.max(w))  # weights scaled by their maximum: no overflow in the sums
+    q = c * float(np.sum(w / c * (st.y - mh.beta) ** 2))
+    trP0 = (k - 1) / typical_variance(st.v, np.ones((k, 1)))
+    return q, float(dl_from_q(q, k - 1, trP0))
 
 
 def _fit(st: _Studies, prof: Profile, measure: str, tau2: float | None) -> _Fitted:
     """Fit the model (tau2, weights, estimate); RevMan 5's Mantel-Haenszel Q when it applies."""
     method, notes, q_mh = prof.tau2_method, [], None
     if (prof.q_around_mh and method == "DL" and measure in ("OR", "RR", "RD")
-            and st.arms is not None and tau2 is None):
+            and st.arms is not None and tau2 is None and len(st.y) > 1):
         q_mh, tau2 = _q_around_mh(st, measure)
         notes.append("RevMan 5: tau2 (DL) and I2 from Q around the Mantel-Haenszel estimate")
     if len(st.y) == 1 and method != "FE":
@@ -569,6 +582,12 @@ def _prediction(t: _Tests, fitted: _Fitted, prof: Profile) -> tuple[float, float
     return t.beta - half, t.beta + half, method
 
 
+def _percent(w: np.ndarray) -> np.ndarray:
+    """Weights in percent of their sum, formed from ``w / max(w)`` (no overflow)."""
+    ws = w / np.max(w)
+    return 100 * ws / ws.sum()
+
+
 def _build(es, st, prof, level, fitted, t, het, pi, profile) -> MetaResult:
     f = fitted.fit
     random = prof.tau2_method != "FE"
@@ -582,8 +601,8 @@ def _build(es, st, prof, level, fitted, t, het, pi, profile) -> MetaResult:
         ci_low=t.beta - t.crit * t.se, ci_high=t.beta + t.crit * t.se, pi_low=pi[0],
         pi_high=pi[1], pi_method=pi[2], tau2=f.tau2, se_tau2=f.se_tau2, tau2_ci=het.tau2_ci,
         I2=het.I2, I2_ci=het.I2_ci, H2=het.H2, H2_ci=het.H2_ci, Q=het.Q, Q_df=f.QE_df,
-        Q_p=het.Q_p, studies=st.studies, yi=st.y, vi=st.v, weights=100 * f.weights /
-        f.weights.sum(), excluded=st.excluded, notes=tuple(notes), arms=st.arms,
+        Q_p=het.Q_p, studies=st.studies, yi=st.y, vi=st.v, weights=_percent(f.weights),
+        excluded=st.excluded, notes=tuple(notes), arms=st.arms,
         options=dataclasses.replace(prof, q_around_mh=fitted.q_mh is not None),
     )
 

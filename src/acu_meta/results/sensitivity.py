@@ -194,7 +194,7 @@ class _SeriesResult(Printable):
         })
         if self.ratio:
             for c in ("estimate", "ci_low", "ci_high"):
-                out[f"exp_{c}"] = np.exp(out[c])
+                out[f"exp_{c}"] = numeric.exp_or_inf(out[c].to_numpy(float))
         return out
 
     # drawable shape (acu_meta.results._shape): one row per refit, the full model pooled
@@ -694,7 +694,7 @@ class TrimfillResult(Printable):
         out = pd.DataFrame({"study": list(self.studies), "yi": self.yi, "vi": self.vi,
                             "sei": np.sqrt(self.vi), "filled": self.filled})
         if self.ratio:
-            out["exp_yi"] = np.exp(out["yi"])
+            out["exp_yi"] = numeric.exp_or_inf(out["yi"].to_numpy(float))
         return out
 
     def summary(self, digits: int = 4) -> str:
