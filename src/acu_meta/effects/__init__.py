@@ -16,7 +16,23 @@ OR        log odds ratio                              ai, n1i, ci, n2i (or ai, b
 RD        risk difference                             ai, n1i, ci, n2i (or ai, bi, ci, di)
 PETO      log odds ratio, Peto's one-step method      ai, n1i, ci, n2i (or ai, bi, ci, di)
 GEN       generic: given yi with vi or sei            yi, vi | sei
+COR       correlation (vtype LS, AV)                  ri, ni
+UCOR      unbiased correlation (LS, UB, AV)           ri, ni
+ZCOR      Fisher's z of a correlation                 ri, ni
+SMCC      standardized mean change, change-score SD   m1i, m2i, sd1i, sd2i, ni, ri
+SMCR      standardized mean change, raw-score SD      m1i, m2i, sd1i, ni, ri
+MC        mean change                                 m1i, m2i, sd1i, sd2i, ni, ri
+PR        proportion (vtype LS, UB, AV)               xi, ni (or mi)
+PLO       log odds of a proportion (LS, AV)           xi, ni (or mi)
+PAS       arcsine square-root proportion              xi, ni (or mi)
+PFT       Freeman-Tukey double arcsine proportion     xi, ni (or mi)
+IRR       log incidence rate ratio                    x1i, t1i, x2i, t2i
+IRD       incidence rate difference                   x1i, t1i, x2i, t2i
 ========  ==========================================  =============================================
+
+Each measure's variance types are in :data:`acu_meta.effects.escalc.VTYPES`; the formulas and
+what they were validated against are in :func:`acu_meta.effects.escalc.escalc`
+(``tests/effects/test_escalc_gaps.py`` for the measures from COR down).
 """
 
 from .conversions import (

@@ -22,7 +22,9 @@ An entry holds
     sets held as columns, or None: ``fit_many`` / ``pool_many`` then raise
     :class:`~acu_meta.errors.ModelError` naming the method;
 ``se(tau2, y, v, X) -> float``
-    the standard error of tau2, or None (reported as NaN);
+    the standard error of tau2 as metafor 3.8.1 reports it, or None (reported as NaN): ML and
+    REML in :mod:`acu_meta.models._tau2`, DL, HE, HS, SJ, PM and EB in
+    :mod:`acu_meta.models._tau2_se`;
 ``network(y, V, R, X) -> tau2``
     the estimator for the network model, or None (the network model then refuses the method).
 
@@ -37,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..errors import ModelError
-from . import _tau2, _tau2_batch
+from . import _tau2, _tau2_batch, _tau2_se
 
 KINDS = ("fixed", "closed", "iterative")
 
@@ -119,17 +121,18 @@ for _est in (
     Tau2Estimator("FE", "fixed (common) effect: tau2 = 0, inverse-variance weights", "fixed",
                   _tau2.tau2_fe, _tau2_batch.batch_fe, network=_tau2.network_fe),
     Tau2Estimator("DL", "DerSimonian-Laird method of moments, (Q - df) / tr(P0)", "closed",
-                  _tau2.tau2_dl, _tau2_batch.batch_dl, network=_tau2.network_dl),
+                  _tau2.tau2_dl, _tau2_batch.batch_dl, se=_tau2_se.se_tau2_dl,
+                  network=_tau2.network_dl),
     Tau2Estimator("HE", "Hedges' unweighted method of moments", "closed",
-                  _tau2.tau2_he, _tau2_batch.batch_he),
+                  _tau2.tau2_he, _tau2_batch.batch_he, se=_tau2_se.se_tau2_he),
     Tau2Estimator("HS", "Hunter-Schmidt, (Q - k) / sum(w)", "closed",
-                  _tau2.tau2_hs, _tau2_batch.batch_hs),
+                  _tau2.tau2_hs, _tau2_batch.batch_hs, se=_tau2_se.se_tau2_hs),
     Tau2Estimator("SJ", "Sidik-Jonkman, from the unweighted mean square", "closed",
-                  _tau2.tau2_sj, _tau2_batch.batch_sj),
+                  _tau2.tau2_sj, _tau2_batch.batch_sj, se=_tau2_se.se_tau2_sj),
     Tau2Estimator("PM", "Paule-Mandel: generalized Q equal to its df", "iterative",
-                  _tau2.tau2_pm, _tau2_batch.batch_pm),
+                  _tau2.tau2_pm, _tau2_batch.batch_pm, se=_tau2_se.se_tau2_pm),
     Tau2Estimator("EB", "empirical Bayes (Morris), metafor's form; equals PM", "iterative",
-                  _tau2.tau2_eb, _tau2_batch.batch_pm),
+                  _tau2.tau2_eb, _tau2_batch.batch_pm, se=_tau2_se.se_tau2_eb),
     Tau2Estimator("ML", "maximum likelihood (global maximum)", "iterative",
                   _tau2.tau2_ml, _tau2_batch.batch_ml, se=_tau2.se_tau2_ml),
     Tau2Estimator("REML", "restricted maximum likelihood (global maximum)", "iterative",

@@ -6,12 +6,26 @@ RevMan and meta; equal to metafor's ``rma(yi=b_g, sei=se_g, method="FE")$QE``).
 Subgroups, common tau2: a mixed-effects meta-regression on subgroup indicators (one tau2), and
 the omnibus test of the indicators (metafor's QM, an F test under HKSJ).
 
-Meta-regression: ``y = X beta + u + e``, tau2 by any estimator, Wald z (or Knapp-Hartung t/F)
-tests, QE for residual heterogeneity, QM for the moderators, pseudo-R2 as metafor
-(``100 (tau2_RE - tau2_ME) / tau2_RE``, floored at 0).
+Meta-regression: ``y = X beta + u + e``, tau2 by any estimator (with its SE), Wald z (or
+Knapp-Hartung t/F) tests, QE for residual heterogeneity, QM for the moderators, the Q-profile
+interval of the residual tau2 (with I2 and H2), and R2 as metafor 3.8.1: for a random- or
+mixed-effects method the pseudo-R2 ``100 (tau2_RE - tau2_ME) / tau2_RE`` (floored at 0; 0 when
+tau2_RE = 0), for FE ``100 max(0, adjusted R2)`` of the weighted least-squares regression
+``lm(yi ~ X, weights = 1/vi)``, i.e. ``1 - (QE / (k - p)) / (Q_0 / (k - 1))`` with Q_0 the
+heterogeneity statistic of the intercept-only FE model.
+
+Numerics: the model is fitted on a well-conditioned copy of the design (each moderator centred
+and scaled, an invertible linear map ``X -> X M^-1`` that leaves tau2, QE, QM, I2, H2, the SE
+of tau2 and the Q-profile interval unchanged in exact arithmetic); the coefficients and their
+covariance are mapped back (``beta = M beta_c``, ``vb = M vb_c M'``). Moderators such as a
+publication year (~2000, with an intercept) otherwise make ``X'WX`` ill-conditioned and cost
+digits that metafor's QR-based solution keeps.
 
 Validated against metafor 3.8.1 on dat.bcg (alloc subgroups; ablat meta-regression):
-``tests/fixtures/metafor_reference.json``, checked in ``tests/models/test_metafor_reference.py``.
+``tests/fixtures/metafor_reference.json``, checked in ``tests/models/test_metafor_reference.py``
+and ``tests/results/test_moderators_metafor.py``; and on the ``metareg`` family of
+``tests/fixtures/metafor_gaps.json`` (20 moderator sets x FE and 8 estimators x tests z and
+knha, with the Q-profile interval of the residual tau2) in ``tests/results/test_metareg_gaps.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +40,7 @@ from scipy import stats
 
 from .. import numeric
 from ..effects.escalc import EffectSizes
-from ..models import fit
+from ..models import fit, q_profile_ci, registry
 from ._format import fmt, fmt_p, html_table, stars, subgroup_test_text, table
 from ._shape import PooledRow, StudyRows
 from .meta import MetaResult, pool
@@ -61,6 +75,12 @@ class MetaRegressionResult:
     QM_df2: float  # denominator df of the F test under HKSJ, inf otherwise
     QM_p: float
     test: str
+    se_tau2: float = math.nan  # SE of the residual tau2 (NaN for FE)
+    tau2_ci: tuple[float, float] = (math.nan, math.nan)  # Q-profile CI of the residual tau2
+    I2_ci: tuple[float, float] = (math.nan, math.nan)
+    H2_ci: tuple[float, float] = (math.nan, math.nan)
+    vt: float = math.nan  # metafor's typical within-study variance (k - p) / tr(P0)
+    s2_hksj: float = 1.0  # Knapp-Hartung scale factor (1 when not used)
 
     def conf_int(self) -> pd.DataFrame:
         return pd.DataFrame({"ci_low": self.ci_low, "ci_high": self.ci_high},
@@ -74,13 +94,23 @@ class MetaRegressionResult:
         )
 
     def summary(self, digits: int = 4) -> str:
-        lines = [f"Mixed-Effects Model (k = {self.k}; tau^2 estimator: {self.method})", "",
-                 "tau^2 (estimated amount of residual heterogeneity):     "
-                 f"{fmt(self.tau2, digits)}",
-                 f"I^2 (residual heterogeneity / unaccounted variability): {self.I2:.2f}%",
-                 f"H^2 (unaccounted variability / sampling variability):   {self.H2:.2f}",
-                 f"R^2 (amount of heterogeneity accounted for):            {self.R2:.2f}%", "",
-                 "Test for Residual Heterogeneity:",
+        se_t = "" if math.isnan(self.se_tau2) else f" (SE = {fmt(self.se_tau2, digits)})"
+        fixed = self.method == "FE"
+        lines = [f"{'Fixed' if fixed else 'Mixed'}-Effects Model (k = {self.k}"
+                 + ("" if fixed else f"; tau^2 estimator: {self.method}") + ")", ""]
+        if not fixed:
+            lines.append("tau^2 (estimated amount of residual heterogeneity):     "
+                         f"{fmt(self.tau2, digits)}{se_t}")
+        lines += [f"I^2 (residual heterogeneity / unaccounted variability): {self.I2:.2f}%",
+                  f"H^2 (unaccounted variability / sampling variability):   {self.H2:.2f}",
+                  f"R^2 (amount of heterogeneity accounted for):            {self.R2:.2f}%"]
+        if not math.isnan(self.tau2_ci[0]):
+            pct = f"{100 * self.level:g}%"
+            lines.append(f"tau^2 {pct} CI (Q-profile): {fmt(self.tau2_ci[0], digits)} to "
+                         f"{fmt(self.tau2_ci[1], digits)}; I^2 {self.I2_ci[0]:.2f}% to "
+                         f"{self.I2_ci[1]:.2f}%; H^2 {self.H2_ci[0]:.2f} to {self.H2_ci[1]:.2f}")
+        lines += ["",
+                  "Test for Residual Heterogeneity:",
                  f"QE(df = {self.QE_df}) = {fmt(self.QE, digits)}, p-val = "
                  f"{fmt_p(self.QE_p, digits)}", "",
                  "Test of Moderators:"]
@@ -126,6 +156,29 @@ def _design(mods, k: int) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.column_stack([np.ones(k), X]), ("intrcpt", *names)
 
 
+def _conditioned(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A well-conditioned design ``Xc = X M^-1`` (each moderator centred at its mean and divided
+    by its largest absolute deviation) and the map ``M`` back: ``beta = M beta_c``,
+    ``vb = M vb_c M'``. The first column of X is the intercept."""
+    Z = X[:, 1:]
+    mu = Z.mean(axis=0)
+    s = np.max(np.abs(Z - mu), axis=0)
+    s = np.where(s > 0, s, 1.0)  # a constant moderator: rank-deficient, fit() says so
+    Xc = np.column_stack([X[:, 0], (Z - mu) / s])
+    M = np.eye(X.shape[1])
+    M[0, 1:] = -mu / s
+    M[1:, 1:] = np.diag(1.0 / s)
+    return Xc, M
+
+
+def _fe_r2(QE: float, Q0: float, k: int, p: int) -> float:
+    """metafor's R2 of an FE meta-regression: ``100 max(0, adjusted R2)`` of the weighted lm,
+    ``1 - (QE / (k - p)) / (Q0 / (k - 1))`` (Q0: Q of the intercept-only FE model)."""
+    if k - p <= 0 or not Q0 > 0:
+        return math.nan
+    return 100.0 * max(0.0, 1.0 - (QE / (k - p)) / (Q0 / (k - 1)))
+
+
 def metareg(
     es: EffectSizes,
     mods,
@@ -134,10 +187,39 @@ def metareg(
     hksj: bool = False,
     level: float = 95,
 ) -> MetaRegressionResult:
-    """Mixed-effects meta-regression of ``es`` on moderators ``mods`` (an intercept is added).
+    """Mixed-effects (or, with ``method="FE"``, fixed-effects) meta-regression of ``es`` on
+    moderators ``mods`` (an intercept is added).
 
-    Validated against metafor 3.8.1 ``rma(yi, vi, mods = ~ ablat, data = dat.bcg)`` for REML,
-    DL, ML and PM with tests z and knha (``tests/models/test_metafor_reference.py``).
+    Parameters
+    ----------
+    es
+        Effect sizes; studies with a missing yi or vi are left out.
+    mods
+        Moderators: a DataFrame (column names become coefficient names), a Series, or an array
+        of shape (k,) or (k, m).
+    method
+        Any registered tau2 estimator (``acu_meta.models.registry.names()``), or FE.
+    hksj
+        Knapp-Hartung t tests of the coefficients and an F test of the moderators (metafor's
+        ``test = "knha"``).
+    level
+        Confidence level (fraction or percent) of the coefficients' intervals and of the
+        Q-profile interval of the residual tau2.
+
+    Returns
+    -------
+    MetaRegressionResult
+        Coefficients, tests, residual tau2 with its SE and Q-profile interval (NaN for FE), I2,
+        H2 (Q-based for FE), R2 (see the module docstring), QE and QM.
+
+    Notes
+    -----
+    Validated against metafor 3.8.1 ``rma(yi, vi, mods = ...)``: on dat.bcg ~ ablat for REML,
+    DL, ML and PM (``tests/results/test_moderators_metafor.py``), and on the ``metareg``
+    family of ``tests/fixtures/metafor_gaps.json`` (bcg, hackshaw1998, normand1999,
+    raudenbush1985 and seeded random sets; FE, DL, HE, HS, SJ, PM, EB, ML, REML; tests z and
+    knha; coefficients, vb, tau2, se_tau2, QE, QM, I2, H2, R2, vt, s2w and the Q-profile
+    interval of the residual tau2) in ``tests/results/test_metareg_gaps.py``.
     """
     level = level / 100 if level > 1 else float(level)
     ok = np.isfinite(es.yi) & np.isfinite(es.vi)
@@ -145,15 +227,17 @@ def metareg(
     X, names = _design(mods, len(es.yi))
     X = X[ok]
     k, p = X.shape
-    f = fit(y, v, X, method=method, hksj=hksj)
-    se = np.sqrt(np.diag(f.vb))
-    stat = f.beta / se
+    Xc, M = _conditioned(X)
+    f = fit(y, v, Xc, method=method, hksj=hksj)
+    beta = M @ f.beta
+    vb = M @ f.vb @ M.T
+    se = np.sqrt(np.diag(vb))
+    stat = beta / se
     df = k - p if hksj else math.inf
     crit = numeric.t_crit(level, df)
     pv = numeric.p_two_sided(stat, df)
-    b = f.beta[1:]
-    Vb = f.vb[1:, 1:]
-    QM = float(b @ np.linalg.solve(Vb, b))
+    b = f.beta[1:]  # the moderators' coefficients on the conditioned scale: QM is invariant
+    QM = float(b @ np.linalg.solve(f.vb[1:, 1:], b))
     m = p - 1
     if hksj:
         QM = QM / m
@@ -163,13 +247,22 @@ def metareg(
         QM_p = float(stats.chi2.sf(QM, m))
         df2 = math.inf
     f0 = fit(y, v, None, method=method)
-    R2 = max(0.0, 100 * (f0.tau2 - f.tau2) / f0.tau2) if f0.tau2 > 0 else 0.0
+    fixed = registry.get(method).kind == "fixed"
+    if fixed:
+        R2 = _fe_r2(f.QE, f0.QE, k, p)
+        tau2_ci = I2_ci = H2_ci = (math.nan, math.nan)
+    else:
+        R2 = max(0.0, 100 * (f0.tau2 - f.tau2) / f0.tau2) if f0.tau2 > 0 else 0.0
+        tau2_ci = tuple(float(t) for t in q_profile_ci(y, v, Xc, level))
+        I2_ci = tuple(numeric.i2_from_tau2(t, f.vt) for t in tau2_ci)
+        H2_ci = tuple(numeric.h2_from_tau2(t, f.vt) for t in tau2_ci)
     return MetaRegressionResult(
-        measure=es.measure, method=method.upper(), hksj=hksj, level=level, k=k, names=names,
-        beta=f.beta, se=se, statistic=stat, p_value=pv, ci_low=f.beta - crit * se,
-        ci_high=f.beta + crit * se, vcov=f.vb, tau2=f.tau2, I2=f.I2, H2=f.H2, R2=R2, QE=f.QE,
+        measure=es.measure, method=f.method, hksj=hksj, level=level, k=k, names=names,
+        beta=beta, se=se, statistic=stat, p_value=pv, ci_low=beta - crit * se,
+        ci_high=beta + crit * se, vcov=vb, tau2=f.tau2, I2=f.I2, H2=f.H2, R2=R2, QE=f.QE,
         QE_df=f.QE_df, QE_p=f.QE_p, QM=QM, QM_df=m, QM_df2=df2, QM_p=QM_p,
-        test="t" if hksj else "z",
+        test="t" if hksj else "z", se_tau2=f.se_tau2, tau2_ci=tau2_ci, I2_ci=I2_ci,
+        H2_ci=H2_ci, vt=f.vt, s2_hksj=f.s2_hksj,
     )
 
 
