@@ -1,4 +1,5 @@
-"""The small-k coverage study: data generator, coverage numbers, progress bar.
+"""The small-k coverage study: data generator, coverage numbers, progress bar, the Bayesian
+methods beside the frequentist ones.
 
 The statistical tests are seeded (deterministic) and their tolerances derive from the Monte
 Carlo SE: ``MC_SE`` = 4 SE (``tests/tolerances.py``), a bar a correct simulation fails with
@@ -12,9 +13,20 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from tolerances import MC_SE
 
-from acu_meta.simulate import METHODS, coverage_study, coverage_table, simulate_smd
+from acu_meta.models import _bayes_priors as P
+from acu_meta.models.bayes import bayes_meta
+from acu_meta.simulate import (
+    BAYES_METHODS,
+    FREQUENTIST,
+    METHODS,
+    bayes_prior,
+    coverage_study,
+    coverage_table,
+    simulate_smd,
+)
 
 COLUMNS = ["method", "interval", "mu", "k", "tau2", "level", "reps", "coverage", "mc_se",
            "mean_width", "width_mc_se"]
@@ -34,7 +46,7 @@ def test_tidy_frame_and_coverage_in_unit_interval(small):
     assert (small["mc_se"] >= 0).all() and (small["mean_width"] > 0).all()
     assert (small["reps"] == 150).all()
     table = coverage_table(small, "CI")
-    assert list(table.columns) == list(METHODS) and table.shape == (6, 4)
+    assert list(table.columns) == list(METHODS) and table.shape == (6, len(METHODS))
 
 
 def test_seeded_and_cells_independent(small):
@@ -121,3 +133,91 @@ def test_progress_bar_without_tqdm_warns_and_changes_no_number(monkeypatch):
     with pytest.warns(UserWarning, match="progress bar needs tqdm"):
         shown = coverage_study(**GRID, progress=True)
     pd.testing.assert_frame_equal(shown, coverage_study(**GRID, progress=False))
+
+
+# ---------------------------------------------------------------------- Bayesian methods
+
+#: CI coverage counts (of 150) of the ``small`` study per method, rows (tau2, k) in the order
+#: (0, 2), (0, 3), (0, 5), (0.05, 2), (0.05, 3), (0.05, 5), and the PI coverage and mean width
+#: at k = 3, tau2 = 0.05: computed by acu_meta at commit e5c2adb, before the Bayesian methods
+#: were added. They must not move.
+FREQUENTIST_BEFORE = {
+    "DL": [147, 147, 144, 115, 128, 134],
+    "REML": [147, 147, 144, 115, 128, 134],
+    "REML+HKSJ": [141, 144, 140, 137, 140, 147],
+    "PM": [147, 147, 144, 115, 128, 133],
+}
+PI_BEFORE = {  # method: (coverage, mean width)
+    "DL": (0.7644932311989455, 0.9021502612462545),
+    "REML": (0.7654077017459514, 0.9026937194548058),
+    "REML+HKSJ": (0.8794557962863886, 1.946503860053425),
+    "PM": (0.7677234893331265, 0.9057829332186005),
+}
+#: bayes_many and bayes_meta agree to 1e-6 on every interval end (tests/models/
+#: test_bayes_batch.py); the widths and the exact PI coverages here inherit that bar.
+BAYES_ENGINES = 1e-6
+
+
+def test_frequentist_numbers_unchanged_by_the_bayesian_methods(small):
+    """The same seeds and draws: the frequentist rows equal those of a study without the
+    Bayesian methods, and the numbers computed before the Bayesian methods existed."""
+    alone = coverage_study(k_values=(2, 3, 5), tau2_values=(0.0, 0.05), mu_values=(0.2,),
+                           reps=150, seed=1, methods=FREQUENTIST)
+    freq = small[small["method"].isin(FREQUENTIST)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(freq, alone)
+    ci = small[small.interval == "CI"].sort_values(["tau2", "k"])
+    for method, counts in FREQUENTIST_BEFORE.items():
+        got = ci[ci.method == method]["coverage"] * 150
+        np.testing.assert_allclose(got, counts, rtol=0, atol=1e-9)
+    pi = small[(small.interval == "PI") & (small.k == 3) & (small.tau2 == 0.05)]
+    pi = pi.set_index("method")
+    for method, (cov, width) in PI_BEFORE.items():
+        assert pi.loc[method, "coverage"] == pytest.approx(cov, rel=1e-12)
+        assert pi.loc[method, "mean_width"] == pytest.approx(width, rel=1e-12)
+
+
+def test_bayesian_methods_and_their_priors(small):
+    assert set(BAYES_METHODS) <= set(small["method"])
+    assert bayes_prior("Bayes HN(0.5)").params == {"scale": 0.5}
+    assert bayes_prior("Bayes HN(1)").params == {"scale": 1.0}
+    rhodes = bayes_prior("Bayes Rhodes")
+    assert rhodes.family == "log-t" and rhodes.params == {"location": -3.02, "scale": 2.27,
+                                                          "df": 5.0}
+    assert bayes_prior("Bayes:half-cauchy:0.5").params == {"scale": 0.5}
+    assert bayes_prior("REML+HKSJ") is None
+    # at tau2 = 0 the half-normal credible intervals average over tau > 0, so they are wider
+    # than the Wald intervals (whose tau2 estimate is often 0), the wider prior the more so
+    ci = small[(small.interval == "CI") & (small.k == 5) & (small.tau2 == 0.0)]
+    ci = ci.set_index("method")["mean_width"]
+    assert ci["Bayes HN(0.5)"] > ci["REML"] and ci["Bayes HN(1)"] > ci["Bayes HN(0.5)"]
+
+
+@pytest.mark.parametrize("tau2", [0.0, 0.05])
+def test_bayesian_coverage_equals_a_loop_over_bayes_meta(tau2):
+    """On the same draws (the documented per-cell seed), the half-normal(0.5) coverage and
+    width of the study equal those of a loop over the exact engine, replicate by replicate."""
+    k, mu, reps, seed = 2, 0.2, 12, 11
+    df = coverage_study(k_values=(k,), tau2_values=(tau2,), mu_values=(mu,), reps=reps,
+                        seed=seed, methods=("Bayes HN(0.5)",))
+    rng = np.random.default_rng([seed, k, round(tau2 * 1e6), round(mu * 1e6)])
+    y, v = simulate_smd(k, reps, mu, tau2, rng)
+    ci_cov, pi_cov, ci_w, pi_w = [], [], [], []
+    for yi, vi in zip(y, v, strict=True):
+        f = bayes_meta(yi, np.sqrt(vi), P.half_normal(0.5))
+        (lo, hi), (plo, phi) = f.mu.central, f.theta_new.central
+        ci_cov.append(float(lo <= mu <= hi))
+        ci_w.append(hi - lo)
+        pi_w.append(phi - plo)
+        if tau2 > 0:
+            sd = np.sqrt(tau2)
+            pi_cov.append(stats.norm.cdf((phi - mu) / sd) - stats.norm.cdf((plo - mu) / sd))
+        else:
+            pi_cov.append(float(plo <= mu <= phi))
+    got = df.set_index("interval")
+    for interval, cov, width in (("CI", ci_cov, ci_w), ("PI", pi_cov, pi_w)):
+        row = got.loc[interval]
+        assert row["reps"] == reps
+        se = max(float(row["mc_se"]), 1 / reps)
+        assert abs(row["coverage"] - np.mean(cov)) <= MC_SE * se
+        assert row["coverage"] == pytest.approx(np.mean(cov), abs=BAYES_ENGINES)
+        assert row["mean_width"] == pytest.approx(np.mean(width), abs=BAYES_ENGINES)

@@ -10,17 +10,32 @@ chi-square pooled SD), so ``vi`` is estimated, and correlated with ``yi``, as in
 Intervals
 ---------
 CI
-    Covers when it contains ``mu``. Methods: ``"DL"``, ``"REML"``, ``"PM"`` (Wald, normal
-    quantile), ``"REML+HKSJ"`` (t with k - 1 df); any :func:`~acu_meta.results.batch.pool_many`
-    method, with ``+HKSJ`` appended for the HKSJ version, can be asked for.
+    Covers when it contains ``mu``. Frequentist methods: ``"DL"``, ``"REML"``, ``"PM"`` (Wald,
+    normal quantile), ``"REML+HKSJ"`` (t with k - 1 df); any
+    :func:`~acu_meta.results.batch.pool_many` method, with ``+HKSJ`` appended for the HKSJ
+    version, can be asked for. Bayesian methods (the normal-normal hierarchical model with a
+    flat prior on mu, the central credible interval;
+    :func:`acu_meta.models.bayes_batch.bayes_many`): the labels of :data:`BAYES_METHODS` or
+    ``"Bayes:SPEC"`` with any tau-prior SPEC of ``acu-meta bayes`` (``"Bayes:half-cauchy:0.5"``).
 PI
-    metafor's prediction interval (estimate +/- crit sqrt(se^2 + tau2)). Its coverage is the
+    metafor's prediction interval (estimate +/- crit sqrt(se^2 + tau2)); for a Bayesian method
+    the credible interval of the effect ``theta_new`` of a new trial. Its coverage is the
     probability that the true effect of a new trial, ``N(mu, tau2)``, falls inside; it is
     computed exactly given the interval (an indicator when tau2 = 0), which removes one layer
     of Monte Carlo noise.
 
+The Bayesian priors for tau (:data:`BAYES_METHODS`): half-normal with scale 0.5 and 1 (0.5 is the
+scale Röver 2020, Sec. 2.2, discusses, ``roever2020-half-normal-0.5`` in
+``data/heterogeneity_priors.csv``; 1 a wider one), and Rhodes et al. (2015)
+``rhodes-general-physical-health-nonpharm``: log(tau^2) ~ -3.02 + 2.27 t_5, Rhodes' predictive
+distribution for SMDs of the outcome group "general physical health and adverse event and pain
+and quality of life / functioning" in a comparison of non-pharmacological interventions, the
+group of the back-pain outcomes (pain, function) of acupuncture against sham or usual care
+(prior median of tau 0.22).
+
 Every cell (mu, tau2, k) draws from its own numpy Generator seeded with ``(seed, k, tau2,
-mu)``, so a cell's numbers do not depend on which other cells are run.
+mu)``, so a cell's numbers do not depend on which other cells are run, nor on which methods
+are computed.
 """
 
 from __future__ import annotations
@@ -31,10 +46,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .models import _bayes_priors as priors
+from .models.bayes_batch import bayes_many
 from .numeric import hedges_j
 from .results.batch import pool_many
 
-METHODS = ("DL", "REML", "REML+HKSJ", "PM")
+FREQUENTIST = ("DL", "REML", "REML+HKSJ", "PM")
+#: The Bayesian methods of the study: label -> tau prior (a spec of ``acu-meta bayes``).
+BAYES_METHODS = {
+    "Bayes HN(0.5)": "half-normal:0.5",
+    "Bayes HN(1)": "half-normal:1",
+    "Bayes Rhodes": "rhodes-general-physical-health-nonpharm",
+}
+METHODS = FREQUENTIST + tuple(BAYES_METHODS)
 K_VALUES = tuple(range(2, 11))
 TAU2_VALUES = (0.0, 0.02, 0.05, 0.1)
 MU_VALUES = (0.2, 0.5)
@@ -72,6 +96,17 @@ def _parse(method: str) -> tuple[str, bool]:
     return name, False
 
 
+def bayes_prior(method: str):
+    """The tau prior of a Bayesian method label (:data:`BAYES_METHODS` or ``"Bayes:SPEC"``),
+    or None for a frequentist method."""
+    if method in BAYES_METHODS:
+        return priors.parse_tau_prior(BAYES_METHODS[method])
+    head, sep, spec = method.partition(":")
+    if sep and head.strip().lower() == "bayes":
+        return priors.parse_tau_prior(spec)
+    return None
+
+
 def _progress(iterable, enabled: bool, total: int):
     if not enabled:
         return iterable
@@ -102,8 +137,10 @@ def coverage_study(
     k_values, tau2_values, mu_values
         Grid of the study: numbers of trials, true heterogeneity, true mean SMD.
     methods
-        Interval methods: ``"DL"``, ``"REML"``, ``"PM"``, ``"REML+HKSJ"``, or any other
-        :func:`pool_many` method with optional ``+HKSJ``.
+        Interval methods (default :data:`METHODS`: the four of :data:`FREQUENTIST` and the
+        three of :data:`BAYES_METHODS`): ``"DL"``, ``"REML"``, ``"PM"``, ``"REML+HKSJ"``, any
+        other :func:`pool_many` method with optional ``+HKSJ``, a label of
+        :data:`BAYES_METHODS` or ``"Bayes:SPEC"`` (module docstring).
     reps
         Simulated meta-analyses per cell (Monte Carlo SE of a 95% coverage: about
         ``0.22 / sqrt(reps)``; 400 gives about 0.011, 10,000 about 0.002).
@@ -125,12 +162,17 @@ def coverage_study(
 
     Notes
     -----
-    Uses :func:`acu_meta.results.batch.pool_many`, validated against metafor 3.8.1; the
-    simulation itself is validated in ``tests/test_simulate.py`` (exact 95% coverage of the
-    fixed-effect CI at tau2 = 0 within Monte Carlo error, coverage in [0, 1]).
+    Uses :func:`acu_meta.results.batch.pool_many`, validated against metafor 3.8.1, and
+    :func:`acu_meta.models.bayes_batch.bayes_many`, validated against the exact engine
+    :func:`acu_meta.models.bayes.bayes_meta` (``tests/models/test_bayes_batch.py``); no
+    Python loop over replicates. The simulation itself is validated in
+    ``tests/test_simulate.py`` (exact 95% coverage of the fixed-effect CI at tau2 = 0 within
+    Monte Carlo error, coverage in [0, 1], the Bayesian columns equal to a loop over
+    ``bayes_meta`` on the same draws, the frequentist columns unchanged by the Bayesian
+    ones).
     """
     level = level / 100 if level > 1 else float(level)
-    specs = [(m, *_parse(m)) for m in methods]
+    specs = [(m, bayes_prior(m), *_parse(m)) for m in methods]
     k_values = [int(k) for k in k_values]
     n_fits = len(k_values) * len(tau2_values) * len(mu_values) * reps * len(methods)
     if progress is None:
@@ -140,9 +182,14 @@ def coverage_study(
         cells, Y, V = _draw_cells(k, tau2_values, mu_values, reps, seed, n_range)
         mus = np.repeat([mu for _, mu in cells], reps)
         taus = np.repeat([np.sqrt(t) for t, _ in cells], reps)
-        for label, method, hksj in specs:
-            r = pool_many(Y, V, method=method, hksj=hksj, level=level)
-            rows += _coverage_rows(r, label, k, cells, mus, taus, reps, level)
+        for label, prior, method, hksj in specs:
+            if prior is None:
+                r = pool_many(Y, V, method=method, hksj=hksj, level=level)
+                ends = (r.ci_low, r.ci_high, r.pi_low, r.pi_high, r.converged)
+            else:
+                b = bayes_many(Y, V, prior, level=level)
+                ends = (b.mu_low, b.mu_high, b.pred_low, b.pred_high, b.converged)
+            rows += _coverage_rows(*ends, label, k, cells, mus, taus, reps, level)
     return pd.DataFrame(rows)
 
 
@@ -167,22 +214,23 @@ def _draw_cells(k, tau2_values, mu_values, reps, seed, n_range):
     return cells, np.concatenate(ys), np.concatenate(vs)
 
 
-def _coverage_rows(r, label, k, cells, mus, taus, reps, level) -> list[dict]:
-    """CI and PI coverage and width of one method's fits, one row per cell and interval."""
-    ci_cov = ((r.ci_low <= mus) & (mus <= r.ci_high)).astype(float)
+def _coverage_rows(ci_low, ci_high, pi_low, pi_high, converged, label, k, cells, mus, taus,
+                   reps, level) -> list[dict]:
+    """CI and PI coverage and width of one method's intervals, one row per cell and interval."""
+    ci_cov = ((ci_low <= mus) & (mus <= ci_high)).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         pi_cov = np.where(
             taus > 0,
-            stats.norm.cdf((r.pi_high - mus) / taus) - stats.norm.cdf((r.pi_low - mus) / taus),
-            ((r.pi_low <= mus) & (mus <= r.pi_high)).astype(float),
+            stats.norm.cdf((pi_high - mus) / taus) - stats.norm.cdf((pi_low - mus) / taus),
+            ((pi_low <= mus) & (mus <= pi_high)).astype(float),
         )
     rows = []
     for c, (tau2, mu) in enumerate(cells):
         sl = slice(c * reps, (c + 1) * reps)
-        ok = r.converged[sl]
+        ok = converged[sl]
         for interval, cov, width in (
-            ("CI", ci_cov[sl], (r.ci_high - r.ci_low)[sl]),
-            ("PI", pi_cov[sl], (r.pi_high - r.pi_low)[sl]),
+            ("CI", ci_cov[sl], (ci_high - ci_low)[sl]),
+            ("PI", pi_cov[sl], (pi_high - pi_low)[sl]),
         ):
             cov, width = cov[ok], width[ok]
             n = len(cov)

@@ -77,8 +77,8 @@ def _drawn(ax):
 @pytest.mark.parametrize("interval", ["CI", "PI"])
 def test_coverage_figure_draws_each_methods_coverage_per_tau2(small, interval):
     fig = coverage_figure(small, interval=interval)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2  # one panel per tau2
-    for ax, tau2 in zip(fig.axes, (0.0, 0.05), strict=True):
+    assert isinstance(fig, Figure) and len(fig.axes) == 4  # coverage, then width, per tau2
+    for ax, tau2 in zip(fig.axes[:2], (0.0, 0.05), strict=True):
         assert ax.get_title() == f"\u03c4\u00b2 = {tau2:g}"
         drawn = _drawn(ax)
         assert list(drawn) == list(METHODS)
