@@ -49,7 +49,7 @@ import math
 
 import numpy as np
 
-from ._linalg import pmat, wls
+from ._linalg import wls
 
 
 def _quadratic_form_sd(tr_avav: float, tr_ava: float, tr_aa: float, tau2: float) -> float:
@@ -61,18 +61,40 @@ def _quadratic_form_sd(tr_avav: float, tr_ava: float, tr_aa: float, tau2: float)
     return math.sqrt(max(inner, 0.0)) * s
 
 
-def _residual_maker(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``P = W - W X (X'WX)^-1 X'W`` for the weight vector *w*."""
-    return pmat(w, X, wls(np.zeros(len(w)), X, w).Ainv)
+class _PTraces:
+    """Traces of ``P = W - W X S X' W`` (``S = (X'WX)^-1``) in O(k p^2), no k x k matrix.
+
+    With ``m_i = x_i' S x_i`` and ``C(d) = X' diag(w^2 d) X``:
+    ``tr(P) = sum(w) - sum(m w^2)`` and
+    ``tr(P D1 P D2) = sum(w^2 d1 d2) - 2 sum(m w^3 d1 d2) + tr(S C(d1) S C(d2))``
+    for diagonal D1, D2 (expand the product; the middle terms are equal by symmetry).
+    """
+
+    def __init__(self, w: np.ndarray, X: np.ndarray):
+        self.w, self.X = w, X
+        self.S = wls(np.zeros(len(w)), X, w).Ainv
+        self.m = np.sum((X @ self.S) * X, axis=1)
+
+    def tr(self) -> float:
+        return float(np.sum(self.w) - np.sum(self.m * self.w**2))
+
+    def tr2(self, d1, d2) -> float:
+        w, X, S, m = self.w, self.X, self.S, self.m
+        dd = np.broadcast_to(d1, w.shape) * np.broadcast_to(d2, w.shape)
+        c1 = (X * (w**2 * d1)[:, None]).T @ X
+        c2 = (X * (w**2 * d2)[:, None]).T @ X
+        return float(np.sum(w**2 * dd) - 2 * np.sum(m * w**3 * dd) + np.trace(S @ c1 @ S @ c2))
 
 
 def _q_sd(tau2: float, v, X) -> tuple[float, float, float]:
     """SD of Q = y'P0 y at tau2, with tr(P0) and sum(w) (the DL and HS denominators)."""
     k, p = X.shape
     w = 1.0 / v
-    P = _residual_maker(w, X)
-    trP = float(np.trace(P))
-    return _quadratic_form_sd(k - p, trP, float(np.sum(P * P)), tau2), trP, float(np.sum(w))
+    c = float(np.max(w))  # P is linear in the weights: traces in units of c
+    T = _PTraces(w / c, X)
+    trP = c * T.tr()
+    trPP = c * c * T.tr2(1.0, 1.0)
+    return _quadratic_form_sd(k - p, trP, trPP, tau2), trP, float(np.sum(w))
 
 
 def se_tau2_dl(tau2: float, y, v, X) -> float:
@@ -90,10 +112,10 @@ def se_tau2_hs(tau2: float, y, v, X) -> float:
 def se_tau2_he(tau2: float, y, v, X) -> float:
     """SE of Hedges' estimate, with R the OLS residual-maker (see the module docstring)."""
     k, p = X.shape
-    R = _residual_maker(np.ones(k), X)
-    RV = R * v[None, :]
-    return _quadratic_form_sd(float(np.sum(RV * RV.T)), float(np.trace(RV)), float(k - p),
-                              tau2) / (k - p)
+    T = _PTraces(np.ones(k), X)  # R = I - X (X'X)^-1 X'
+    m = T.m
+    tr_rv = float(np.sum(v) - np.sum(m * v))  # tr(R V)
+    return _quadratic_form_sd(T.tr2(v, v), tr_rv, float(k - p), tau2) / (k - p)
 
 
 def se_tau2_sj(tau2: float, y, v, X) -> float:
@@ -103,10 +125,8 @@ def se_tau2_sj(tau2: float, y, v, X) -> float:
     tau0 = float(np.mean((y - y.mean()) ** 2))
     w = 1.0 / (v + tau0)
     c = float(np.max(w))  # P is linear in the weights: P = c P(w / c), well scaled
-    P = _residual_maker(w / c, X)
-    PV = P * v[None, :]
-    sd = _quadratic_form_sd(float(np.sum(PV * PV.T)), float(np.sum(PV * P)),
-                            float(np.sum(P * P)), tau2)
+    T = _PTraces(w / c, X)
+    sd = _quadratic_form_sd(T.tr2(v, v), T.tr2(v, 1.0), T.tr2(1.0, 1.0), tau2)
     return (tau0 * c) * sd / (k - p)
 
 
