@@ -130,9 +130,10 @@ def i2_from_tau2(tau2, vt):
 
 
 def h2_from_tau2(tau2, vt):
-    """H2 from tau2: ``1 + tau2 / vt`` (metafor); vectorized."""
+    """H2 from tau2: ``1 + tau2 / vt`` (metafor); vectorized. Above the largest double (tau2
+    1e308 over vt 1e-308) it is inf, its value, without a warning."""
     tau2 = np.asarray(tau2, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = tau2 / vt + 1
     return float(out) if np.ndim(out) == 0 else out
 

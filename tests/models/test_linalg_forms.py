@@ -1,6 +1,6 @@
 """The O(k p^2) forms of the residual-maker P (``acu_meta.models._linalg``) against exact
-rational arithmetic and the dense P, the scaled weights (issue #17 item 4) and the vectorized
-screening grid (issue #16 item 2).
+rational arithmetic and the dense P, the scaled weights and sums of squares that neither over-
+nor underflow (issue #17 item 4), and the vectorized screening grid (issue #16 item 2).
 
 Second route: P = W - W X (X'WX)^-1 X'W built with ``fractions.Fraction`` from the same doubles
 (exact, so only the package's rounding is measured: ``SECOND_ROUTE``), and the dense
@@ -9,12 +9,15 @@ Second route: P = W - W X (X'WX)^-1 X'W built with ``fractions.Fraction`` from t
 
 from __future__ import annotations
 
+import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
 from tolerances import SECOND_ROUTE
 
+from acu_meta.errors import ModelError
 from acu_meta.models import _linalg, _roots, _tau2, fit
 
 
@@ -187,3 +190,35 @@ def test_the_vectorized_grid_gives_the_same_estimate_as_a_pointwise_grid(p):
         y, v = rng.normal(size=k), rng.uniform(0.01, 1, k)
         for reml in (True, False):
             assert _grid_search(y, v, X, reml, True) == _grid_search(y, v, X, reml, False)
+
+
+def test_sum_squares_neither_overflows_nor_underflows():
+    # the exact sums in rational arithmetic; inf only where the sum is above 1.8e308
+    cases = [([1.3e154, -1.3e154, 0.0], None, None),  # 3.38e308: inf
+             ([1.2e154, -0.5e154], None, None),  # 1.69e308: finite, squares of 1.4e308
+             ([3e-200, 4e-200], None, None),  # 2.5e-399 would underflow; as 2.5e-399 * s^2
+             ([3e-200, 4e-200], None, [1e200]),
+             ([2.0, 1e154], [1.0, 1e-300], [1e-10])]
+    for a, w, s in cases:
+        a = np.array(a)
+        w8 = np.ones(len(a)) if w is None else np.array(w)
+        s8 = 1.0 if s is None else s[0]
+        exact = sum(Fraction(float(wi)) * Fraction(float(s8)) ** 2 * Fraction(float(x)) ** 2
+                    for wi, x in zip(w8, a, strict=True))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = float(_linalg.sum_squares(a, None if w is None else w8,
+                                            None if s is None else np.array(s))[0])
+        want = float(exact) if exact < Fraction(np.finfo(float).max) else math.inf
+        assert got == pytest.approx(want, rel=SECOND_ROUTE), (a, got, want)
+
+
+def test_effects_of_1e154_give_a_fit_or_a_clean_refusal_without_warnings():
+    y, v = [1.3e154, -1.3e154, 0.0], [2.3e-308, 2.3e-308, 1e154]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = fit(y, v, method="FE")
+        assert f.QE == math.inf and f.I2 == 100.0 and math.isfinite(f.beta[0])
+        for method in ("DL", "REML", "PM"):
+            with pytest.raises(ModelError, match="above the largest double"):
+                fit(y, v, method=method)

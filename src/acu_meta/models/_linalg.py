@@ -181,9 +181,10 @@ def sum_squares(a: np.ndarray, w: np.ndarray | None = None,
         a = a[None, :]
     m = np.maximum(a.max(axis=1), -a.min(axis=1))
     ms = m if s is None else m * s
-    if np.all((ms <= _SQ_SAFE) & (ms >= 1 / _SQ_SAFE)):
-        # the largest term (s m)^2 is within 1e-280..1e280: no square over- or underflows
-        # harmfully (a term that underflows is below 1e-16 of it); the common case
+    if np.all((m <= _SQ_SAFE) & (m >= 1 / _SQ_SAFE) & (ms <= _SQ_SAFE) & (ms >= 1 / _SQ_SAFE)):
+        # the largest square m^2 and the largest term (s m)^2 are within 1e-280..1e280: no
+        # square over- or underflows harmfully (a term that underflows is below 1e-16 of the
+        # largest); the common case
         q = a * a if w is None else (w * a) * a
         t = q.sum(axis=1)
         return t if s is None else t * (s * s)
