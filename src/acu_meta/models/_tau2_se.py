@@ -92,15 +92,20 @@ def _q_sd(tau2: float, v, X) -> tuple[float, float, float]:
     w = 1.0 / v
     c = float(np.max(w))  # P is linear in the weights: traces in units of c
     T = _PTraces(w / c, X)
-    trP = c * T.tr()
-    trPP = c * c * T.tr2(1.0, 1.0)
-    return _quadratic_form_sd(k - p, trP, trPP, tau2), trP, float(np.sum(w))
+    with np.errstate(all="ignore"):
+        trP = c * T.tr()
+        trPP = c * c * T.tr2(1.0, 1.0)
+    if not (trP > 0 and math.isfinite(trP) and math.isfinite(trPP)):
+        # one study's weight dwarfs the rest (e.g. vi = 1e-300 beside 0.1): tr(P0) is lost
+        # to cancellation in double precision; the SE is reported as NaN, never a warning
+        return math.nan, math.nan, c * float(np.sum(w / c))
+    return _quadratic_form_sd(k - p, trP, trPP, tau2), trP, c * float(np.sum(w / c))
 
 
 def se_tau2_dl(tau2: float, y, v, X) -> float:
     """SE of the DerSimonian-Laird estimate (see the module docstring)."""
     sd, trP, _ = _q_sd(tau2, v, X)
-    return sd / trP
+    return sd / trP if trP > 0 else math.nan
 
 
 def se_tau2_hs(tau2: float, y, v, X) -> float:
