@@ -322,7 +322,7 @@ def _rob(trials, where) -> DomainRating:
     high_share = unclear_share = vs_share = 0.0
     missing = 0
     reasons = []
-    for t, wi in zip(trials, w):
+    for t, wi in zip(trials, w, strict=True):
         r = rob[rob.study_id == t.study_id]
         judg = {row.domain: (row.judgement if isinstance(row.judgement, str) and row.judgement
                              else None) for row in r.itertuples()}
