@@ -357,3 +357,10 @@ def test_inconsistency_from_prediction_interval_alone():
     assert "prediction interval crosses" in r.domain("inconsistency").reasons[-1]
     # the same trials judged against MID 0.2: the prediction interval stays above 0.2
     assert _rate(t, (0.55, 0.65)).downgrades["inconsistency"] == 0
+
+
+def test_rob_domains_match_the_data_dictionary():
+    from acu_meta.data._schema import read_package
+
+    enum = read_package()["risk_of_bias"].field("domain").enum
+    assert tuple(enum) == C.ROB_DOMAINS == ROB_DOMAINS

@@ -101,6 +101,7 @@ __all__ = [
     "OIS_POWER",
     "PUBLICATION_BIAS_MIN_K",
     "Q_P_SERIOUS",
+    "ROB_DOMAINS",
     "ROB_VERY_SERIOUS_DOMAINS",
     "ROB_WEIGHT_SHARE",
     "CertaintyRating",
@@ -149,6 +150,11 @@ COMPARISONS = {"verum_vs_sham": ("verum", "sham"),
                "verum_vs_usual_care": ("verum", "control"),
                "sham_vs_usual_care": ("sham", "control")}
 _DOMAINS = ("risk of bias", "inconsistency", "indirectness", "imprecision", "publication bias")
+#: Risk-of-bias domains of data/risk_of_bias.csv (Cochrane tool); a trial lacking a row for
+#: one counts it as unclear.
+ROB_DOMAINS = ("random_sequence_generation", "allocation_concealment",
+               "blinding_participants_personnel", "blinding_outcome_assessment",
+               "incomplete_outcome_data", "selective_reporting", "other_bias")
 
 
 @dataclass(frozen=True)
@@ -346,7 +352,7 @@ def _rob(trials, where) -> DomainRating:
         r = rob[rob.study_id == t.study_id]
         judg = {row.domain: (row.judgement if isinstance(row.judgement, str) and row.judgement
                              else None) for row in r.itertuples()}
-        n_missing = sum(v is None for v in judg.values()) + (7 - len(judg))
+        n_missing = sum(judg.get(d) is None for d in ROB_DOMAINS)
         missing += n_missing
         highs = sorted(d for d, v in judg.items() if v == "high")
         unclear = sorted(d for d, v in judg.items() if v in ("unclear", None))
@@ -358,7 +364,8 @@ def _rob(trials, where) -> DomainRating:
                            f"{', '.join(d.replace('_', ' ') for d in highs)}.")
         elif unclear or n_missing:
             unclear_share += wi
-            what = (f"{n_missing} of its 7 judgements are not transcribed and count as unclear"
+            what = (f"{n_missing} of its {len(ROB_DOMAINS)} judgements are not transcribed and "
+                    f"count as unclear"
                     if n_missing else f"unclear in {', '.join(unclear)}")
             reasons.append(f"{t.study_id} ({100 * wi:.0f}% of the weight) is at unclear risk: "
                            f"{what}.")
