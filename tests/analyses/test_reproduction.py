@@ -17,8 +17,7 @@ import pytest
 from _helpers import FIXTURES, REPO
 from tolerances import SNAPSHOT
 
-from acu_meta.analyses import all_approximations, all_targets
-from acu_meta.analyses import cherkin2009
+from acu_meta.analyses import all_approximations, all_targets, cherkin2009
 from acu_meta.analyses.reproduction import (
     STATUSES,
     box_range,
