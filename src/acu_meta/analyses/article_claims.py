@@ -116,13 +116,16 @@ def review_certainty(where=None) -> dict[str, Certainty]:
     (``test_review_certainty_is_read_from_the_data``).
     """
     found: dict[str, list[tuple[str, str, str]]] = {}  # comparison -> (rating, outcome, where)
+    missing: dict[str, str] = {}  # comparison -> why the data have no rating
     if "review_certainty" in data.list_datasets(where):
         rc = data.load("review_certainty", where)
         for r in rc.itertuples():
+            comp = r.comparison.replace("_", " ")
             if isinstance(r.certainty, str) and r.certainty:
-                comp = r.comparison.replace("_", " ")
                 found.setdefault(comp, []).append((r.certainty, r.outcome_domain,
                                                    f"{r.location}, {r.label}"))
+            else:
+                missing.setdefault(comp, str(r.note).split(". ")[0].rstrip(".").split(": ")[-1])
     else:
         p = data.load("pooled", where)
         mu = p[(p.source_id == "mu2020") & p.comparison.str.contains("usual care")]
@@ -136,9 +139,10 @@ def review_certainty(where=None) -> dict[str, Certainty]:
     for comp in three_arm.COMPARISONS:
         rows = found.get(comp, [])
         if not rows:
-            out[comp] = Certainty(NOT_RATED, "no rating printed by Cochrane Mu 2020 in the data")
+            out[comp] = Certainty(NOT_RATED, "Cochrane Mu 2020: " + missing.get(
+                comp, "no rating in the data"))
             continue
-        ratings = sorted({r for r, _, _ in rows}, key=_GRADE.index)
+        ratings = sorted({r for r, _, _ in rows}, key=_GRADE.index, reverse=True)
         outcomes = " and ".join(dict.fromkeys(o for _, o, _ in rows))
         wheres = "; ".join(dict.fromkeys(w for _, _, w in rows))
         rating = ratings[0] if len(ratings) == 1 else " to ".join((ratings[0], ratings[-1]))
@@ -385,9 +389,10 @@ def _claim_similar_results(ev: _Evidence) -> dict:
            f"\"nearly {ARTICLE_PATIENTS:,}\"; threshold: within {_pct(NEARLY, 0)} below)"
            + ("" if back_only else
               f", but it covers all chronic pain: {backneck:.0f} of its {trials:.0f} trials "
-              f"are of back or neck pain, at most {n_sham:.0f} of them sham-controlled")
-           + f". For back/neck the effect over sham is {_size(float(sham))} ({sham} SD; MID "
-           f"{MID_SMD}, medium {MODERATE_SMD}), against {noacu} SD over no acupuncture.")
+              "are of back or neck pain")
+           + f". For back/neck the effect over sham is {_size(float(sham))} ({sham} SD from "
+           f"at most {n_sham:.0f} sham-controlled trials; MID {MID_SMD}, medium "
+           f"{MODERATE_SMD}), against {noacu} SD over no acupuncture.")
     cert = (f"verum vs sham: {ev.certainty['verum vs sham']}; counts "
             f"{ev.label('v2012_patients')} (Vickers 2012 "
             f"{ev.facts.loc['v2012_patients', 'location']}, Table 1)")
