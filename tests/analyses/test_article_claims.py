@@ -18,6 +18,7 @@ from scipy import stats
 from tolerances import SECOND_ROUTE
 
 from acu_meta.analyses import article_claims as ac
+from acu_meta.analyses import certainty as grade
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,14 @@ def test_every_verdict_is_computed_and_carries_its_certainty(table):
 def test_claim1_carries_mu2020_low_certainty_and_vickers_sham_trials(table):
     c1 = _n(table, 1)
     # reviews.md, Mu 2020 SoF 3: pain and function vs usual care, both "low certainty"
-    assert "verum vs usual care: low (Cochrane Mu 2020, Summary of findings 3" in c1.certainty
-    assert "pain and function" in c1.certainty
+    assert ("Cochrane Mu 2020: low (Summary of findings 3, reported: pain and function)"
+            in c1.certainty)
+    # beside it the toolkit's own GRADE-style rating, as analyses.certainty computes it
+    table3 = grade.rate_all()
+    for comp in ("verum vs usual care", "verum vs sham"):
+        r = table3[comp.replace(" ", "_")]
+        assert f"{comp}: {r.rating} (acu_meta GRADE-style, function at end of treatment" in (
+            c1.certainty)
     # vickers.md Table 1: 15 back/neck trials, of which 10 sham-controlled: the sham
     # comparison rests on at most 10, never "15 trials"
     for r in (c1, _n(table, 5)):
@@ -110,8 +117,12 @@ def test_certainty_is_an_input(table):
     assert changed == [1, 5]
     assert "verum vs sham: moderate (a test's rating)" in other.certainty[0]
     assert list(other.verdict) == list(table.verdict)
-    # the comparisons not given are still read from the data
-    assert "verum vs usual care: low" in other.certainty[0]
+    # the comparisons not given are still computed from the data
+    assert "Cochrane Mu 2020: low (Summary of findings 3" in other.certainty[0]
+    # a CertaintyRating of analyses.certainty is accepted as it is
+    r = grade.rate_all()["verum_vs_usual_care"]
+    third = ac.claims(certainty={"verum vs usual care": r})
+    assert third.certainty[0].startswith(f"verum vs usual care: {r.rating} (acu_meta")
 
 
 def _changed(table, other) -> dict[int, tuple[str, str]]:
@@ -148,7 +159,15 @@ PERTURBATIONS = [
     # (checked on the certainty column below), no verdict does
     ("review_certainty.csv", "verum_vs_usual_care,pain,end_of_treatment,low,",
      "verum_vs_usual_care,pain,end_of_treatment,moderate,", {}),
+    # Cherkin usual care RMDQ SD at 8 weeks 6.0 -> 3.0 (Table 2, DataEx): the pooled SMDs with
+    # a usual-care arm move (claim 1's explanation) and the toolkit's imprecision downgrade for
+    # verum vs usual care goes 1 -> 2 (test_certainty.py), which claims 1 and 2 carry
+    ("arm_outcomes.csv", "cherkin2009,usual_care,rmdq,8wk,value,,8.9,6.0,",
+     "cherkin2009,usual_care,rmdq,8wk,value,,8.9,3.0,",
+     {1: ("partly supported", "partly supported")}),
 ]
+
+CERTAINTY_CHANGES = {"review_certainty.csv": [1, 2], "arm_outcomes.csv": [1, 2]}
 
 
 @pytest.mark.parametrize("name,old,new,expected", PERTURBATIONS,
@@ -164,11 +183,11 @@ def test_perturbing_one_number_changes_the_named_verdicts(tmp_path, table, name,
     other = ac.claims(folder)
     assert _changed(table, other) == expected
     cert = [i + 1 for i in range(6) if other.certainty[i] != table.certainty[i]]
+    assert cert == CERTAINTY_CHANGES.get(name, [])
     if name == "review_certainty.csv":
-        assert cert == [1, 2]
-        assert "verum vs usual care: low to moderate" in other.certainty[0]
-    else:
-        assert cert == []
+        assert "Cochrane Mu 2020: low to moderate" in other.certainty[0]
+    if name == "arm_outcomes.csv":
+        assert "imprecision -2" in other.certainty[1].split(" | ")[0]
     # the evidence columns change only where the verdicts do (or the certainty)
     moved = {i + 1 for i in range(6) if other.evidence[i] != table.evidence[i]}
     assert moved <= set(expected) | set(cert)

@@ -10,11 +10,13 @@ so a changed input changes the verdict it feeds and nothing else
 (``tests/analyses/test_article_claims.py::test_perturbing_one_number_changes_the_named_verdicts``).
 
 Certainty is an input: :func:`claims` takes a mapping *comparison -> Certainty* (the
-comparisons of :data:`acu_meta.analyses.three_arm.COMPARISONS`). By default it is read from the
-data: the ratings a review printed for that comparison (Cochrane Mu 2020, Summary of findings;
-``review_certainty`` when the data have that table, else the ratings printed in the notes of
-Mu 2020's pooled rows), "not rated" where none was printed. A claim about counts (not effects)
-carries the provenance of its counts instead (reported / secondary).
+comparisons of :data:`acu_meta.analyses.three_arm.COMPARISONS`; a
+:class:`acu_meta.analyses.certainty.CertaintyRating` is accepted too). By default it is
+computed from the data (:func:`default_certainty`): the toolkit's GRADE-style rating
+(:func:`acu_meta.analyses.certainty.rate_all`, function at the end of treatment) beside the
+rating Cochrane Mu 2020 printed for the comparison (:func:`review_certainty`; "not rated"
+where none is transcribed). A claim about counts (not effects) carries the provenance of its
+counts as well (reported / secondary).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pandas as pd
 from .. import data
 from ..effects.proportions import fisher_exact_p
 from ..numeric import clopper_pearson
+from . import certainty as grade
 from . import gerac2007, three_arm
 
 VERDICTS = ("supported", "partly supported", "not supported")
@@ -37,18 +40,19 @@ and at least one does not (the sentence names which)."""
 
 # --- thresholds (each with its reason) --------------------------------------------------------
 
-MID_SMD = 0.2
-"""Smallest standardized mean difference read as an important effect: Cohen's "small" effect,
-the minimal important difference for SMDs named in issue #13 (build item 5: SMD 0.2 / 0.5)."""
+MID_SMD = grade.MID_SMD_SMALL.value
+"""Smallest standardized mean difference read as an important effect (0.2): the certainty
+module's MID for SMDs (:data:`acu_meta.analyses.certainty.MID_SMD_SMALL`, Cohen's "small"
+effect), so that verdicts and ratings judge intervals against the same threshold."""
 
-MODERATE_SMD = 0.5
-"""Cohen's "medium" effect (issue #13: SMD 0.2 / 0.5); an SMD from MID_SMD up to this is
-"small"."""
+MODERATE_SMD = grade.MID_SMD_MODERATE.value
+"""Cohen's "medium" effect (0.5; :data:`acu_meta.analyses.certainty.MID_SMD_MODERATE`); an SMD
+from MID_SMD up to this is "small"."""
 
-RMDQ_MID = 2.0
+RMDQ_MID = grade.MID_RMDQ_LOW.value
 """Smallest between-group difference on the Roland-Morris questionnaire (0-24) read as
-important: the lower end of the 2-3 points named in issue #13 (build item 5), so that a
-difference below it is unimportant under either end."""
+important (2 points; :data:`acu_meta.analyses.certainty.MID_RMDQ_LOW`): the lower end of the
+2-3 points named in issue #13, so that a difference below it is unimportant under either end."""
 
 ALMOST_TWICE = 1.8
 """A ratio counts as "almost twice" from 1.8 (within 10% of 2) upwards; below it the ratio is
@@ -93,9 +97,22 @@ class Certainty:
 
     rating: str
     basis: str
+    review: str = ""
 
     def __str__(self) -> str:
-        return f"{self.rating} ({self.basis})"
+        return f"{self.rating} ({self.basis})" + (f"; {self.review}" if self.review else "")
+
+    @classmethod
+    def from_rating(cls, r: grade.CertaintyRating, review: Certainty | None = None
+                    ) -> Certainty:
+        """The toolkit's GRADE-style rating *r*, with the review's rating beside it."""
+        down = ", ".join(f"{d} -{n}" for d, n in r.downgrades.items() if n) or "no downgrade"
+        basis = (f"acu_meta GRADE-style, {r.outcome_domain} at "
+                 f"{r.timepoint_class.replace('_', ' ')}: {down}")
+        if review is None:
+            return cls(r.rating, basis)
+        where = review.basis.removeprefix("Cochrane Mu 2020").lstrip(",: ")
+        return cls(r.rating, basis, f"Cochrane Mu 2020: {review.rating} ({where})")
 
 
 NOT_RATED = "not rated"
@@ -150,6 +167,19 @@ def review_certainty(where=None) -> dict[str, Certainty]:
     return out
 
 
+def default_certainty(where=None) -> dict[str, Certainty]:
+    """Comparison -> the toolkit's rating (:func:`acu_meta.analyses.certainty.rate_all`) with
+    Cochrane Mu 2020's beside it (:func:`review_certainty`); Mu 2020's alone when the data
+    cannot be rated (no evidence-structure tables). Checked in
+    ``tests/analyses/test_article_claims.py::test_claim1_carries_mu2020_low_certainty_and_vickers_sham_trials``.
+    """
+    review = review_certainty(where)
+    if not {"trial_outcomes", "arm_types", "risk_of_bias"} <= set(data.list_datasets(where)):
+        return review
+    table = grade.rate_all(where=where)
+    return {c: Certainty.from_rating(table[_key(c)], review[c]) for c in three_arm.COMPARISONS}
+
+
 def rule_of_three(n: int) -> float:
     """Upper one-sided 95% bound on the rate of an event seen in none of *n* people, 3/n.
 
@@ -200,8 +230,9 @@ class _Evidence:
         self.contrasts = data.printed("contrasts", where).set_index("contrast_id")
         self.arm_outcomes = data.printed("arm_outcomes", where)
         self.arms = data.load("arms", where).set_index(["study_id", "arm"])
-        given = dict(certainty or {})
-        default = review_certainty(where) if set(given) < set(three_arm.COMPARISONS) else {}
+        given = {c: (Certainty.from_rating(v) if isinstance(v, grade.CertaintyRating) else v)
+                 for c, v in (certainty or {}).items()}
+        default = default_certainty(where) if set(given) < set(three_arm.COMPARISONS) else {}
         self.certainty = {c: given.get(c, default.get(c)) for c in three_arm.COMPARISONS}
 
     def fact(self, fid: str) -> float:
@@ -260,7 +291,7 @@ def _claim_yes_it_can(ev: _Evidence) -> dict:
            f"{'shown' if specific else 'not shown'}. Vickers' effect over sham is "
            f"{_size(float(sham))} ({sham} SD, at most {n_sham:.0f} sham-controlled back/neck "
            f"trials). Threshold: MID = SMD {MID_SMD}.")
-    cert = "; ".join(f"{c}: {ev.certainty[c]}" for c in (vu, vs))
+    cert = " | ".join(f"{c}: {ev.certainty[c]}" for c in (vu, vs))
     return _row("1. \"Yes it can.\" (acupuncture can help back pain)", evidence, verdict, why,
                 cert)
 
@@ -293,11 +324,11 @@ def _claim_almost_twice(ev: _Evidence) -> dict:
     why += (f" (threshold: a ratio of at least {ALMOST_TWICE}). Verum against sham: "
             + ("no difference shown" if vs_lo <= 0 <= vs_hi else "a difference")
             + f" ({vs.estimate} points, {vs.ci_low} to {vs.ci_high}).")
-    cert = "; ".join(f"{c}: {ev.certainty[c]}" for c in ("verum vs usual care",
+    cert = " | ".join(f"{c}: {ev.certainty[c]}" for c in ("verum vs usual care",
                                                           "sham vs usual care"))
     return _row("2. GERAC: \"Effectiveness of acupuncture, either verum or sham, was almost "
                 "twice that of conventional therapy.\"", evidence, verdict, why,
-                cert + "; one trial (GERAC Table 4, reported)")
+                cert + " | one trial (GERAC Table 4, reported)")
 
 
 def _claim_ten_sessions(ev: _Evidence) -> dict:
@@ -393,7 +424,7 @@ def _claim_similar_results(ev: _Evidence) -> dict:
            + f". For back/neck the effect over sham is {_size(float(sham))} ({sham} SD from "
            f"at most {n_sham:.0f} sham-controlled trials; MID {MID_SMD}, medium "
            f"{MODERATE_SMD}), against {noacu} SD over no acupuncture.")
-    cert = (f"verum vs sham: {ev.certainty['verum vs sham']}; counts "
+    cert = (f"verum vs sham: {ev.certainty['verum vs sham']} | counts "
             f"{ev.label('v2012_patients')} (Vickers 2012 "
             f"{ev.facts.loc['v2012_patients', 'location']}, Table 1)")
     return _row("5. Similar results in other studies (Cherkin 2009) and in a review of "
@@ -462,8 +493,9 @@ def claims(where=None, certainty: Mapping[str, Certainty] | None = None) -> pd.D
     certainty.
 
     *certainty* maps a comparison of :data:`acu_meta.analyses.three_arm.COMPARISONS` to its
-    :class:`Certainty`; comparisons not given are read from the data
-    (:func:`review_certainty`). Validated in ``tests/analyses/test_article_claims.py``.
+    :class:`Certainty` (or a :class:`acu_meta.analyses.certainty.CertaintyRating`);
+    comparisons not given are computed from the data (:func:`default_certainty`). Validated
+    in ``tests/analyses/test_article_claims.py``.
     """
     ev = _Evidence(where, certainty)
     out = pd.DataFrame([claim(ev) for claim in CLAIMS])
