@@ -22,7 +22,6 @@ counts as well (reported / secondary).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -126,11 +125,11 @@ def _key(comparison: str) -> str:
 def review_certainty(where=None) -> dict[str, Certainty]:
     """Comparison -> the certainty a review printed for it (Cochrane Mu 2020), from the data.
 
-    Reads the ``review_certainty`` table when the data have one; else the GRADE ratings that
-    the notes of Mu 2020's pooled rows quote ("low certainty (GRADE)"). Outcomes of one
-    comparison with the same rating are joined ("low for pain and function"); comparisons with
-    no printed rating are "not rated". Validated in ``tests/analyses/test_article_claims.py``
-    (``test_review_certainty_is_read_from_the_data``).
+    Reads the ``review_certainty`` table (Mu 2020's Summary-of-findings ratings, with
+    provenance). Outcomes of one comparison are joined ("low ...: pain and function", or "low
+    to moderate" when they differ); a comparison with no transcribed rating is "not rated",
+    with the table's reason (or "no rating in the data" without the table). Validated in
+    ``tests/analyses/test_article_claims.py`` (``test_review_certainty_is_read_from_the_data``).
     """
     found: dict[str, list[tuple[str, str, str]]] = {}  # comparison -> (rating, outcome, where)
     missing: dict[str, str] = {}  # comparison -> why the data have no rating
@@ -143,15 +142,6 @@ def review_certainty(where=None) -> dict[str, Certainty]:
                                                    f"{r.location}, {r.label}"))
             else:
                 missing.setdefault(comp, str(r.note).split(". ")[0].rstrip(".").split(": ")[-1])
-    else:
-        p = data.load("pooled", where)
-        mu = p[(p.source_id == "mu2020") & p.comparison.str.contains("usual care")]
-        for r in mu.itertuples():
-            m = re.search(r"\b(high|moderate|low|very low) certainty", str(r.note))
-            if m:
-                outcome = "pain" if "pain" in r.outcome else "function"
-                found.setdefault("verum vs usual care", []).append(
-                    (m.group(1), outcome, f"{r.location}, {r.label}"))
     out = {}
     for comp in three_arm.COMPARISONS:
         rows = found.get(comp, [])
@@ -250,19 +240,13 @@ class _Evidence:
         return p[(p.study_id == gerac2007.STUDY) & (p.outcome == outcome)].set_index("group")
 
     def sham_type(self, study: str) -> tuple[str, str]:
-        """(sham type, as described) of *study*'s sham arm: from ``arm_types`` when the data
-        have it, else read from the arm's description in ``arms``."""
-        if "arm_types" in data.list_datasets(self.where):
-            at = data.load("arm_types", self.where)
-            r = at[(at.study_id == study) & (at.arm_class == "sham")].iloc[0]
-            return str(r.sham_type), str(r.intervention)
-        a = self.arms.reset_index()
-        r = a[(a.study_id == study) & (a.role == "sham")].iloc[0]
-        detail = str(r.detail) if isinstance(r.detail, str) else ""
-        kind = ("non_penetrating" if "no skin penetration" in detail
-                else "penetrating_off_point" if "non-acupuncture points" in detail
-                else "unknown")
-        return kind, detail or str(r.arm_label)
+        """(sham type, as described) of *study*'s sham arm (``arm_types``; "unknown" without
+        that table)."""
+        if "arm_types" not in data.list_datasets(self.where):
+            return "unknown", "sham type not in the data"
+        at = data.load("arm_types", self.where)
+        r = at[(at.study_id == study) & (at.arm_class == "sham")].iloc[0]
+        return str(r.sham_type), str(r.intervention)
 
 
 def _row(claim: str, evidence: str, verdict: str, why: str, certainty: str) -> dict:
