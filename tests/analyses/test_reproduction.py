@@ -58,7 +58,9 @@ def test_report_size_and_quality(targets):
     assert share >= 0.8, share
     assert (frame[frame.status == "discrepancy"].note.str.len() > 20).all()
     # every discrepancy carries its computed part: expected, got, by how much, the allowance
-    for note in frame[frame.status == "discrepancy"].note:
+    # (the approximate reproductions too)
+    approx = to_frame(all_approximations())
+    for note in pd.concat([frame, approx]).query("status == 'discrepancy'").note:
         assert "Expected" in note and "rounding allowance" in note, note
         assert "outside the allowance" in note, note
     assert {"haake2007", "cherkin2009", "nbk56291", "vickers2018", "madsen2009"} <= set(
