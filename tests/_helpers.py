@@ -195,9 +195,11 @@ def gosh_example():
     return y, v
 
 
-def check_targets(targets, discrepancies: dict[str, str]) -> None:
+def check_targets(targets, discrepancies: dict[str, str],
+                  not_comparable: dict[str, str] | None = None) -> None:
     """Every reproduction target of one paper is reproduced, except the documented
-    discrepancies (target_id -> why), which must stay discrepancies with a note.
+    discrepancies (target_id -> why), which must stay discrepancies with a note, and the
+    documented *not comparable* targets (another quantity; target_id -> why).
 
     An *exact* target's reproduced value must round to its printed value, checked here by a
     second route (``tolerances.printed``, not the status rule of ``analyses.reproduction``);
@@ -209,11 +211,17 @@ def check_targets(targets, discrepancies: dict[str, str]) -> None:
     ids = [t.target_id for t in targets]
     assert len(ids) == len(set(ids)), "target ids repeat"
     assert set(discrepancies) <= set(ids), set(discrepancies) - set(ids)
+    assert set(not_comparable or {}) <= set(ids), set(not_comparable or {}) - set(ids)
     for t in targets:
         what = f"{t.target_id} ({t.quantity}): published {t.published}, reproduced {t.reproduced}"
         if t.target_id in discrepancies:
             assert t.status == "discrepancy", what
             assert len(t.note) > 20, what  # the report says why
+            assert "outside the allowance" in t.note, what  # and by how much
+            continue
+        if t.target_id in (not_comparable or {}):
+            assert t.status == "not comparable", what
+            assert "not scored" in t.note, what
             continue
         assert t.status in ("exact", "consistent"), what + f": {t.status}; {t.note}"
         if t.status == "consistent":

@@ -222,6 +222,7 @@ def _cmd_reproduce(args) -> int:
 
     Reads ``--data`` alone (and ``--examples`` for the figures of the example CSVs)."""
     from .analyses import write_figures
+    from .analyses.reproduction import STATUSES
 
     examples = _examples_dir(args)
     out = Path(args.out)
@@ -234,7 +235,7 @@ def _cmd_reproduce(args) -> int:
     frame = done["targets"]
     counts = frame.status.value_counts()
     print(f"reproduction: {len(frame)} targets ("
-          + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("exact", "consistent", "discrepancy"))
+          + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
           + f") -> {reports / 'reproduction.csv'}")
     print(f"figures: {len(figs)} files -> {out / 'figures'}")
     if examples is None:
