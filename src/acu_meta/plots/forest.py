@@ -207,6 +207,12 @@ def _nice_log_ticks(lo: float, hi: float, width_in: float = 2.6) -> list[float]:
     best = next((t for t in fitting if len(t) >= 4), None)
     if best is None:
         best = max(fitting, key=len, default=[])
+    if not best:  # even the powers of ten touch: every 2nd, 3rd, ... of them (1 kept)
+        tens = ticks_of((1,))
+        for step in range(2, max(3, len(tens) + 1)):
+            best = [t for t in tens if round(math.log10(t)) % step == 0]
+            if len(best) < 2 or not _collide(best, lo, hi, width_in):
+                break
     if len(best) < 3 and hi / lo < 3:
         lin = _linear_ticks(lo, hi)
         if len(lin) > len(best) and not _collide(lin, lo, hi, width_in):
@@ -415,23 +421,28 @@ def _table_rows(result: PooledResult, sort, pooled: bool, prediction: bool) -> l
 
 # ------------------------------------------------------------------------------ text widths
 
+_MEASURE_DPI = 100
+
+
 @cache
 def _renderer():
     from matplotlib.backends.backend_agg import RendererAgg
 
-    return RendererAgg(10, 10, 72)  # 72 dpi: pixels are points
+    return RendererAgg(10, 10, _MEASURE_DPI)
 
 
 def text_width(s: str, size: float = 8.5, weight: str = "normal",
                style: str = "normal") -> float:
-    """Width of *s* in inches as drawn in the house font (DejaVu Sans)."""
+    """Width of *s* in inches as drawn in the house font (DejaVu Sans) on screen (Agg at
+    100 dpi, the house figure dpi; hinting makes small text a few percent wider there than
+    at 300 dpi or in SVG/PDF, so columns sized by it have their gap at every resolution)."""
     if not s:
         return 0.0
     prop = FontProperties(family=BASE_FAMILY, size=size, weight=weight, style=style)
     with warnings.catch_warnings():  # a glyph DejaVu Sans lacks: measured as its box; the
         warnings.simplefilter("ignore")  # drawn text gets a fallback font (fit_fonts)
         w, _h, _d = _renderer().get_text_width_height_descent(s, prop, ismath=False)
-    return w / 72.0
+    return w / _MEASURE_DPI
 
 
 def _widest(texts, **kw) -> float:
@@ -737,7 +748,7 @@ def _draw_events(p: _Panel, y: int, row: _Row) -> None:
 
 def _draw_prediction(p: _Panel, y: int, row: _Row) -> None:
     s, tr, d = row.summary, p.tr, p.digits
-    p.text(p.left(), y, row.label, ha="left", style="italic")
+    p.text(p.left(), y, row.label, ha="left", style="italic", gid="prediction-label")
     p.text(p.right(p.lay.weight_w + p.lay.eff_w), y, f"[{_num(tr(s.ci_low), d)}, "
            f"{_num(tr(s.ci_high), d)}]", ha="right", style="italic", gid="effect-prediction")
     lo, hi = tr(max(s.ci_low, p.xmin)), tr(min(s.ci_high, p.xmax))

@@ -39,10 +39,11 @@ def _graph_key(ax, n_by_treatment, nmax, pairs, widths, edge_weight: str) -> Non
         if label not in seen:
             seen.add(label)
             handles.append(Line2D([], [], color=COLORS["subtle"], lw=widths[k],
-                                  solid_capstyle="round", label=label))
-    leg = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, -0.02),
-                    fontsize=6.5, frameon=False, labelspacing=1.1, borderpad=0.2,
-                    handlelength=2.2, title="Node: patients; edge: "
+                                  solid_capstyle="butt", label=label))
+    leg = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(-0.02, -0.04),
+                    fontsize=6.5, frameon=False, labelspacing=2.0, borderpad=0.2,
+                    handlelength=6.0, handleheight=2.0, handletextpad=0.6,
+                    title="Node: patients; edge: "
                     + ("precision" if edge_weight == "precision" else "studies"),
                     title_fontsize=6.5)
     leg.set_gid("graph-key")
