@@ -181,5 +181,5 @@ MC_SE = 4.0
 #: (the house figure dpi) and the test reads the drawn text's window extent at the same dpi;
 #: they differ by the snapping of text positions to whole pixels (up to 1 px, 0.01 in) and
 #: by the pixel rounding of the axes edge. 0.03 in leaves room for both, far below a column
-#: gap (0.12 in) and the gap the issue reported (0.6 in beside short labels).
+#: gap (0.12 in) and the empty gap of the old layout beside short labels (0.51 in).
 TEXT_WIDTH_IN = 0.03
