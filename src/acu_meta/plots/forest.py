@@ -12,7 +12,23 @@ Every element carries a ``gid`` (kept as the ``id`` of its group in SVG output),
 users can find it: ``label-i``, ``arm-i-<column>``, ``weight-i``, ``effect-i``, ``square-i``,
 ``ci-i`` (i = display row of a study, from 0), ``shrunken-i`` (a shrunken estimate, when the
 rows have one), ``diamond-<model>``, ``diamond-subgroup-<g>``, ``prediction-interval``,
-``footer-<name>`` (``footer-heterogeneity``, ``footer-overall``, ``footer-subgroups``).
+``footer-<name>`` (``footer-heterogeneity``, ``footer-overall``, ``footer-subgroups``);
+``header-study``, ``header-weight``, ``header-effect``, ``header-model`` (the model and its
+interval method), ``header-arm-0`` / ``-1``; ``diamond-<model>-label``, ``prediction-label``;
+``total-diamond-<model>-n1i`` (participants), ``events-label``, ``events-ai`` / ``events-ci``
+(the "Total events" row of binary data; ``events-subgroup-<g>-ai`` per subgroup);
+``ci-inside-i`` (a whisker shorter than its square, drawn white inside it).
+
+What an editor asks of a forest plot (issue #14; each checked in
+``tests/plots/test_editor_fixes.py``, shown beside metafor's forest() in
+``docs/forest_review.md``): every column is as wide as its widest text (measured with the
+house font) plus :data:`COL_GAP`; squares are capped at :data:`SQUARE_OF_WHISKER` of their
+drawn whisker; the header names the interval method (:func:`model_text`) and the column
+header the interval and its level (:func:`interval_name`); arm cells keep their decimals
+(:func:`decimals`) and counts are thousands-separated (:func:`count`); binary data get a
+"Total events" row; log ticks are chosen for the range and the axis width
+(:func:`_nice_log_ticks`); a user's ``ax`` without room for the columns is refused
+(InputError) with the figure size and axes rectangle that work.
 """
 
 from __future__ import annotations
@@ -818,8 +834,11 @@ def forest(
         subgroup headers, subtotal diamonds and the test for subgroup differences;
         :func:`acu_meta.results.rows` for study rows that are not pooled. Nothing is fitted.
     ax
-        Axes for the plot panel; text columns are drawn beside it. By default a figure sized to
-        the number of rows is made.
+        Axes for the plot panel; the text columns are drawn beside it and the footer under it,
+        so the figure must leave room for them: an axes without that room (e.g. a default
+        ``fig.add_subplot(111)``) raises :class:`~acu_meta.errors.InputError` naming what is
+        missing and a figure size and axes rectangle that work. By default a figure sized to
+        the table is made.
     sort
         None (input order), "effect", "weight" or "label" (within subgroups).
     favours
@@ -848,7 +867,9 @@ def forest(
     Checked structurally (``tests/plots/test_plots.py`` reads the SVG: each label, weight and CI
     text once per row, in order; the diamond spans the pooled CI; a log axis for ratio measures),
     against committed baseline images, and with hand-made results and no model fitting
-    (``tests/plots/test_forest_shape.py``).
+    (``tests/plots/test_forest_shape.py``); the layout (no overlaps, no gaps, capped squares,
+    headers, decimals, events row, ticks, ``ax=``) from the drawn artists' extents in
+    ``tests/plots/test_editor_fixes.py``.
     """
     sr, ratio = result.study_rows, is_ratio(result.measure)
     pooled = pooled and bool(result.pooled_rows)
