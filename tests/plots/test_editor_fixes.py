@@ -61,8 +61,15 @@ def _drawn(fig):
     return fig
 
 
+def _renderer(fig):
+    """The Agg renderer of *fig* (texts are laid out by it without drawing the figure)."""
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    return fig.canvas.get_renderer()
+
+
 def _extent(fig, artist):
-    return artist.get_window_extent(_drawn(fig).canvas.get_renderer())
+    return artist.get_window_extent(_renderer(fig))
 
 
 def _table_texts(fig):
@@ -74,7 +81,7 @@ def _table_texts(fig):
 
 def _overlaps(fig) -> list[tuple[str, str]]:
     """Pairs of table texts (with gids) whose drawn boxes overlap."""
-    r = _drawn(fig).canvas.get_renderer()
+    r = _renderer(fig)
     boxes = [(t.get_gid(), t.get_window_extent(r)) for t in _table_texts(fig)]
     bad = []
     for i, (ga, a) in enumerate(boxes):
@@ -272,11 +279,11 @@ def test_no_text_overlaps_and_no_gap_before_the_weight_column(case, bcg):
            "subgroups": lambda: _quiet(am.subgroups, _bcg(), BCG["group"]),
            "no-arms": lambda: am.pool(yi=[0.2, 0.35], vi=[0.04, 0.05],
                                       study=["Smith 2001", "Jones 2010"])}[case]()
-    fig = _drawn(forest(res))
+    fig = forest(res)
     assert _overlaps(fig) == []
     # the issue: a wide empty gap before the Weight column. The widest text of each column
     # starts COL_GAP right of what is left of it (TEXT_WIDTH_IN: measured at another dpi)
-    r = fig.canvas.get_renderer()
+    r = _renderer(fig)
     panel = fig.axes[0].get_window_extent(r)
     texts = _table_texts(fig)
 
@@ -304,8 +311,11 @@ def test_forest_in_a_user_axes_with_room_lays_out_without_overlaps(bcg):
     fig = Figure(figsize=(11, 6))
     ax = fig.add_axes((0.45, 0.2, 0.25, 0.75))
     assert forest(bcg, ax=ax) is fig
-    _drawn(fig)
     assert _overlaps(fig) == []
+    r = _renderer(fig)
+    for t in _table_texts(fig):  # every text inside the figure (not cut off at its edge)
+        b = t.get_window_extent(r)
+        assert b.x0 >= -0.5 and b.x1 <= fig.bbox.x1 + 0.5 and b.y0 >= -0.5, t.get_gid()
 
 
 def test_forest_refuses_a_user_axes_without_room_and_says_what_works(bcg):
@@ -322,7 +332,7 @@ def test_forest_refuses_a_user_axes_without_room_and_says_what_works(bcg):
     rect = tuple(float(v) for v in m.group(3).split(","))
     fig2 = Figure(figsize=(w + 0.1, h + 0.1))
     forest(bcg, ax=fig2.add_axes(rect))
-    assert _overlaps(_drawn(fig2)) == []
+    assert _overlaps(fig2) == []
 
 
 # ------------------------------------------------------------------------- other plots' keys

@@ -485,7 +485,6 @@ def _cells(result: PooledResult, rows: list[_Row], arm_keys, digits: int, tr):
                 s = r.summary
                 cols["effect_bold"].append(
                     _effect_text(tr(s.estimate), tr(s.ci_low), tr(s.ci_high), digits))
-                cols["effect_bold"].append(f"{100.0:.1f}%")
                 for j, text in _total_cells(r, arm_keys, "pooled"):
                     cols["arms_bold"][j].append(text)
         elif r.kind == "events":
