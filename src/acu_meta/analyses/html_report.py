@@ -7,7 +7,8 @@ One self-contained page (no CDN, no external script or style; the figures are li
   far" (a small Markdown subset is rendered: paragraphs, lists, ``code``, **bold**, *italic*
   and links; everything else is escaped text);
 * the reproduction table (every target of ``reports/reproduction.csv``), filterable by status
-  and study and searchable by text, by about 40 lines of inline JavaScript;
+  and study and searchable by text, by about 50 lines of inline JavaScript (a filtered view
+  is a link: ``index.html#status=discrepancy&study=haake2007``);
 * every PNG figure (``<img>`` with its name as caption, linked to the SVG when there is one);
 * links to the executed notebooks (``reports/notebooks/*.html``) and the other reports.
 
@@ -47,6 +48,8 @@ tr.discrepancy td.status{color:#b00020;font-weight:600}
 .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1em}
 figure{margin:0;border:1px solid #e3e3e3;padding:.5em}
 figure img{width:100%;height:auto}figcaption{font-size:.8em;color:#444;word-break:break-all}
+.tablebox{max-height:70vh;overflow:auto;border:1px solid #e3e3e3}
+nav a{margin-right:1em}
 """
 
 _SCRIPT = """
@@ -75,12 +78,24 @@ _SCRIPT = """
     document.getElementById("shown").textContent = shown + " of " + rows.length + " targets";
   }
   window.acuFilter = filter;
+  function fromHash() {  // #status=discrepancy&study=haake2007: a filtered view as a link
+    var parts = window.location.hash.replace(/^#/, "").split("&");
+    for (var i = 0; i < parts.length; i++) {
+      var kv = parts[i].split("=");
+      var el = document.getElementById(kv[0]);
+      if (kv.length === 2 && el && ["status", "study", "search"].indexOf(kv[0]) >= 0) {
+        el.value = decodeURIComponent(kv[1]);
+      }
+    }
+  }
   document.addEventListener("DOMContentLoaded", function () {
     ["status", "study", "search"].forEach(function (id) {
       document.getElementById(id).addEventListener("input", filter);
     });
+    fromHash();
     filter();
   });
+  window.addEventListener("hashchange", function () { fromHash(); filter(); });
   window.addEventListener("load", function () {
     var imgs = document.images, ok = 0;
     for (var i = 0; i < imgs.length; i++) {
@@ -184,8 +199,8 @@ def _table(frame) -> str:
             cells.append(f"<td{cls}>{html.escape(_cell(rec.get(c)))}</td>")
         rows.append(f'<tr class="{html.escape(status)}" data-status="{html.escape(status)}" '
                     f'data-study="{html.escape(study)}">{"".join(cells)}</tr>')
-    return (f'<table id="reproduction"><thead><tr>{head}</tr></thead><tbody>\n'
-            + "\n".join(rows) + "\n</tbody></table>")
+    return (f'<div class="tablebox"><table id="reproduction"><thead><tr>{head}</tr></thead>'
+            "<tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>")
 
 
 def _options(values, everything: str) -> str:
@@ -234,6 +249,8 @@ def build_html(frame, answer_md: str, answer_source: str, figures: list[Path],
 <body>
 <h1>Acupuncture for chronic low back pain: the evidence, re-derived</h1>
 <div id="selfcheck" hidden></div>
+<nav><a href="#answer">Answer</a><a href="#reproduction-table">Reproduction table</a>
+<a href="#figures">Figures</a><a href="#notebooks">Notebooks</a><a href="#reports">Reports</a></nav>
 <h2 id="answer">The answer</h2>
 <div class="answer">
 {markdown_to_html(answer_md)}
