@@ -16,6 +16,19 @@ succeeds; a command that fails prints its one error line alone. An output file
 read-only place or an impossible name ends with exit 2 and one line. JSON output is strict:
 NaN and infinities are ``null``.
 
+``pool --subgroup COL`` calls :func:`acu_meta.results.subgroups`; ``pool --mods COL[,COL]``
+calls :func:`acu_meta.results.metareg` with a design built here from the file's columns (numbers
+continuous, labels coded as R's ``factor()``: indicators of every level but the first in sorted
+order), both checked against metafor 3.8.1 by ``tests/cli/test_cli_moderators.py``. ``network``
+ranks by P-score in the direction given by ``--larger-is-better`` / ``--smaller-is-better`` or
+by ``--outcome ID`` (the package's outcomes table), and warns when none is given
+(``tests/cli/test_cli_network_direction.py``). Every command's ``--help`` ends with examples
+(:data:`EXAMPLES`) that run as written (``tests/cli/test_cli_help.py``); every command of the
+README runs from a copy of ``examples/`` (``tests/cli/test_readme_commands.py``). ``reproduce``
+prints a line per step and per notebook and writes ``reports/index.html``
+(:mod:`acu_meta.analyses.html_report`, ``tests/cli/test_html_report.py``,
+``tests/cli/test_notebooks_progress.py``).
+
 Tested by ``tests/cli/test_cli_errors.py``, ``tests/cli/test_output_paths.py``,
 ``tests/cli/test_input_edges.py`` and the fuzz test ``tests/cli/test_fuzz.py``.
 """
@@ -646,7 +659,13 @@ def _cmd_bayes(args) -> int:
         table, res = _bayes_from_file(args, tau_prior, mu_prior)
         if table.excluded:
             res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
-        text = json_text(res.to_dict()) if args.json else res.summary()
+        if args.json:
+            payload = res.to_dict()
+            if args.effect_label:
+                payload["effect_label"] = args.effect_label
+            text = json_text(payload)
+        else:
+            text = (f"Effect: {args.effect_label}\n\n" if args.effect_label else "") + res.summary()
     print(text)
     return 0
 
@@ -788,6 +807,7 @@ def _add_bayes_command(sub, common) -> None:
     p.add_argument("--tau-prior", metavar="SPEC", help=TAU_PRIOR_HELP)
     p.add_argument("--mu-prior", metavar="normal:M,S",
                    help="prior of mu: normal:M,S (default: flat, improper)")
+    p.add_argument("--effect-label", metavar="TEXT", help="name of the effect in the output")
     p.add_argument("--interval", choices=["central", "shortest"], default="central",
                    help="credible intervals: central (equal tails, default) or shortest")
     p.add_argument("--level", type=_level, default=95, help="credible level in percent")
