@@ -19,28 +19,30 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def _kernel_manager(folder: str):
-    """A kernel manager on IPC transport with its sockets in *folder* (None: use the
-    default, TCP, where Unix domain sockets do not exist)."""
-    if os.name != "posix":  # pragma: no cover
-        return None
-    from jupyter_client.manager import KernelManager
+def _kernel_config(folder: str):
+    """traitlets configuration for the kernel manager that :class:`nbclient.NotebookClient`
+    creates (and so shuts down itself): IPC transport with the sockets in *folder*. Empty
+    where Unix domain sockets do not exist (the default, TCP)."""
+    from traitlets.config import Config
 
-    return KernelManager(kernel_name="python3", transport="ipc",
-                         ip=os.path.join(folder, "kernel"))
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(folder, "kernel")
+    return config
 
 
 def execute(path: Path, timeout: int = 600):
     """Run every cell of notebook *path* in a fresh kernel (working directory: its folder;
     IPC transport, see the module docstring); return the executed notebook. Raises on the
-    first failing cell."""
+    first failing cell. The kernel is shut down afterwards (the client owns its manager)."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="acu-meta-kernel-") as sockets:
-        km = _kernel_manager(sockets)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=km,
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                config=_kernel_config(sockets),
                                 resources={"metadata": {"path": str(path.parent)}})
         client.execute()
     return nb

@@ -52,14 +52,21 @@ def test_progress_per_notebook_and_no_kernel_warnings(tiny_notebooks, tmp_path, 
     assert all(s[4] > 0 for s in seen)
     assert "cell 2" in written[0].read_text(encoding="utf-8")  # executed, output rendered
     err = capfd.readouterr().err
+    # no TCP warning, no kernel left running ("Parent appears to have exited"), no warning
     assert "without encryption" not in err and "Kernel" not in err, err
+    assert "WARNING" not in err and "Parent appears" not in err, err
 
 
 def test_kernels_use_ipc_transport(tmp_path):
-    pytest.importorskip("jupyter_client")
-    from acu_meta.notebooks import _kernel_manager
+    pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
 
-    km = _kernel_manager(str(tmp_path))
+    from acu_meta.notebooks import _kernel_config
+
+    client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3",
+                            config=_kernel_config(str(tmp_path)))
+    km = client.create_kernel_manager()  # the manager execute() would start (not started)
     assert km.transport == "ipc" and km.ip.startswith(str(tmp_path))
 
 
@@ -115,3 +122,16 @@ def test_makefile_install_step_is_one_line():
     assert re.search(r"^reproduce: \$\(STAMP\)\n\t\$\(BIN\)/acu-meta reproduce --out \. "
                      r"--notebooks notebooks$", text, re.M)
     assert re.search(r"^test: \$\(STAMP\)\n\t\$\(BIN\)/python -m pytest$", text, re.M)
+
+
+def test_reproduce_with_a_real_notebook_is_quiet(monkeypatch, tiny_notebooks, tmp_path, capfd):
+    """``acu-meta reproduce --notebooks`` with real kernels: stdout has the progress lines,
+    stderr nothing (no TCP warning, no unclosed-socket warning of a kernel left running)."""
+    monkeypatch.setattr(cli, "_write_reports", _fake_reports)
+    monkeypatch.setattr("acu_meta.analyses.write_figures", lambda *a, **k: [])
+    assert cli.main(["reproduce", "--out", str(tmp_path), "--notebooks",
+                     str(tiny_notebooks)]) == 0
+    cap = capfd.readouterr()
+    assert cap.err == ""
+    lines = [ln for ln in cap.out.splitlines() if ln.startswith("notebook ")]
+    assert [ln.split(" (")[0] for ln in lines] == ["notebook 1/2", "notebook 2/2"]
