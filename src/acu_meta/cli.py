@@ -265,8 +265,9 @@ def _cmd_reproduce(args) -> int:
         render_all(folder, _output_dir(reports / "notebooks"), progress=progress)
     from .analyses.html_report import write_html_report
 
-    readme = next((r for r in (out / "README.md", EXAMPLES_DIR.parent / "README.md")
-                   if r.is_file()), None)
+    # the answer's fallback is the repository's README, read only with the default data
+    # (--data DIR reads DIR alone, as for the example figures)
+    readme = EXAMPLES_DIR.parent / "README.md" if args.data is None else None
     index = write_html_report(out, frame, [f for f in figs if Path(f).suffix == ".png"],
                               readme=readme)
     print(f"HTML report -> {index}")
