@@ -9,7 +9,7 @@ Every example in ``acu-meta COMMAND --help`` runs as written from a copy of ``ex
 from __future__ import annotations
 
 import pytest
-from _commands import copy_of_examples, run_in_copy
+from _commands import README, copy_of_examples, readme_commands, run_in_copy
 
 from acu_meta import __version__
 from acu_meta.cli import EXAMPLES, build_parser, main
@@ -58,8 +58,18 @@ def clone(tmp_path_factory):
     return copy_of_examples(tmp_path_factory.mktemp("help-examples"))
 
 
-@pytest.mark.parametrize("example", [e for c in COMMANDS if c not in SLOW_OR_WRITING
-                                     for e in EXAMPLES[c]])
+# the examples that are also README commands run in tests/cli/test_readme_commands.py
+IN_README = set(readme_commands(README.read_text(encoding="utf-8")))
+TO_RUN = [e for c in COMMANDS if c not in SLOW_OR_WRITING for e in EXAMPLES[c]
+          if e not in IN_README]
+
+
+def test_help_examples_are_run_somewhere():
+    every = {e for c in COMMANDS if c not in SLOW_OR_WRITING for e in EXAMPLES[c]}
+    assert every <= IN_README | set(TO_RUN) and len(TO_RUN) < len(every)
+
+
+@pytest.mark.parametrize("example", TO_RUN)
 def test_help_examples_run(example, clone):
     status, out, err = run_in_copy(example, clone)
     assert status == 0, err
