@@ -94,7 +94,7 @@ def network_graph(result: NetworkResult, *, ax=None, edge_weight: str = "studies
             ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
             ax.text(x * 1.22 + (0.08 if x > 0.3 else -0.08 if x < -0.3 else 0),
                     y * (1.36 if abs(y) > 0.3 else 1.0),
-                    t.replace("_", " "), ha=ha, va="center", fontsize=8, gid=f"label-{t}")
+                    t, ha=ha, va="center", fontsize=8, gid=f"label-{t}")
         _graph_key(ax, c.n_by_treatment, nmax, pairs, widths, edge_weight)
         ax.set_xlim(-2.0, 2.0)
         ax.set_ylim(-1.5, 1.5)
