@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -48,7 +49,7 @@ from ..effects.escalc import escalc
 from ..errors import ModelError
 from ..numeric import p_two_sided, pool_iv
 from . import registry
-from ._linalg import wls
+from ._network_linalg import Blocks, NetworkSystem, blocks_from_study
 
 
 class NetworkError(ModelError):
@@ -67,6 +68,19 @@ class Contrasts:
     V: np.ndarray  # full within-study covariance, block diagonal
     design: tuple[str, ...]  # the study's treatments, ordered, joined by ":"
     n_by_treatment: dict[str, float]
+
+    @cached_property
+    def rows_by_study(self) -> dict[str, list[int]]:
+        """Each study's rows (contrasts), in the order the studies first appear."""
+        rows: dict[str, list[int]] = defaultdict(list)
+        for r, s in enumerate(self.study):
+            rows[s].append(r)
+        return dict(rows)
+
+    @cached_property
+    def blocks(self) -> Blocks:
+        """The per-study block structure of V (:mod:`acu_meta.models._network_linalg`)."""
+        return blocks_from_study(self.study)
 
 
 def components(edges: list[tuple[str, str]], nodes: list[str]) -> list[list[str]]:
@@ -271,11 +285,37 @@ def design_matrix(c: Contrasts, order: list[str]) -> np.ndarray:
 
 
 def study_correlation(c: Contrasts) -> np.ndarray:
-    """R: 1 on the diagonal, 1/2 between contrasts of the same study, 0 elsewhere."""
-    s = np.array(c.study)
+    """R: 1 on the diagonal, 1/2 between contrasts of the same study, 0 elsewhere (dense; the
+    fit uses its blocks, :func:`correlation_blocks`)."""
+    _, s = np.unique(np.asarray(c.study, dtype=str), return_inverse=True)
+    s = s.ravel()
     R = np.where(s[:, None] == s[None, :], 0.5, 0.0)
     np.fill_diagonal(R, 1.0)
     return R
+
+
+def correlation_blocks(blocks: Blocks) -> list[np.ndarray]:
+    """The ``(k, m, m)`` blocks of :func:`study_correlation` per group of *blocks*."""
+    out = []
+    for g in blocks.groups:
+        m = g.shape[1]
+        block = np.full((m, m), 0.5)
+        np.fill_diagonal(block, 1.0)
+        out.append(np.broadcast_to(block, (len(g), m, m)))
+    return out
+
+
+def network_system(c: Contrasts, X: np.ndarray, rows=None) -> NetworkSystem:
+    """The block-diagonal GLS system of the contrasts *c* (or of its *rows*) with design *X*
+    (:class:`~acu_meta.models._network_linalg.NetworkSystem`): V's per-study blocks read
+    from ``c.V``, R's built; no dense n x n matrix."""
+    if rows is None:
+        blocks, rows = c.blocks, np.arange(len(c.yi))
+    else:
+        rows = np.asarray(rows)
+        blocks = blocks_from_study([c.study[r] for r in rows])
+    V = [c.V[rows[g][:, :, None], rows[g][:, None, :]] for g in blocks.groups]
+    return NetworkSystem.from_blocks(c.yi[rows], X, V, correlation_blocks(blocks), blocks)
 
 
 @dataclass(frozen=True)
@@ -303,10 +343,9 @@ def q_decomposition(c: Contrasts) -> tuple[float, int]:
         sub_order = d.split(":")  # the design's own baseline first
         sub = Contrasts(c.measure, tuple(c.study[r] for r in rows),
                         tuple(c.treat1[r] for r in rows), tuple(c.treat2[r] for r in rows),
-                        c.yi[rows], c.V[np.ix_(rows, rows)], tuple(c.design[r] for r in rows),
-                        {})
+                        c.yi[rows], np.zeros((0, 0)), tuple(c.design[r] for r in rows), {})
         X = design_matrix(sub, sub_order)
-        q_w += wls(sub.yi, X, np.linalg.inv(sub.V)).rss
+        q_w += network_system(c, X, rows).wls(0.0)[0].rss
         df_w += len(rows) - X.shape[1]
     return q_w, df_w
 
@@ -326,21 +365,28 @@ def check_covariance(c: Contrasts) -> None:
     information on the contrasts between its other arms is already lost. Every tau2 adds
     ``tau2 R`` (positive definite), so checking V covers every GLS fit of the model.
     """
-    rows: dict[str, list[int]] = defaultdict(list)
-    for r, s in enumerate(c.study):
-        rows[s].append(r)
-    for s, idx in rows.items():
-        block = c.V[np.ix_(idx, idx)]
-        d = np.diag(block)
-        cond = math.inf
-        if np.all(np.isfinite(block)) and np.all(d > 0):
-            scale = 1.0 / np.sqrt(d)  # the correlation matrix: scale-free
-            cond = float(np.linalg.cond(block * scale[:, None] * scale[None, :]))
-        if not cond <= MAX_CONDITION:
-            raise NetworkError(
-                f"study {s!r}: the covariance of its {len(idx)} contrasts is singular in double "
-                f"precision (condition number {cond:.3g}; contrast variances {d.min():.3g} to "
-                f"{d.max():.3g}): one arm's variance swamps the others")
+    bad = []  # (position of the study, its cond) of every failing study, per block size
+    for g, first in zip(c.blocks.groups, c.blocks.first, strict=True):
+        blocks = c.V[g[:, :, None], g[:, None, :]]
+        d = np.diagonal(blocks, axis1=1, axis2=2)
+        ok = np.all(np.isfinite(blocks), axis=(1, 2)) & np.all(d > 0, axis=1)
+        cond = np.full(len(g), math.inf)
+        if g.shape[1] == 1:
+            cond[ok] = 1.0
+        elif ok.any():
+            scale = 1.0 / np.sqrt(d[ok])  # the correlation matrix: scale-free
+            cond[ok] = np.linalg.cond(blocks[ok] * scale[:, :, None] * scale[:, None, :])
+        fail = ~(cond <= MAX_CONDITION)
+        bad += list(zip(first[fail], cond[fail], strict=True))
+    if bad:
+        pos, cond = min(bad)
+        s = list(c.rows_by_study)[pos]
+        idx = c.rows_by_study[s]
+        d = np.diag(c.V[np.ix_(idx, idx)])
+        raise NetworkError(
+            f"study {s!r}: the covariance of its {len(idx)} contrasts is singular in double "
+            f"precision (condition number {cond:.3g}; contrast variances {d.min():.3g} to "
+            f"{d.max():.3g}): one arm's variance swamps the others")
 
 
 def fit_network(c: Contrasts, order: list[str], method: str = "REML",
@@ -355,17 +401,17 @@ def fit_network(c: Contrasts, order: list[str], method: str = "REML",
     est = registry.get(name)
     check_covariance(c)
     X = design_matrix(c, order)
-    R = study_correlation(c)
-    y, V = c.yi, c.V
-    Q = wls(y, X, np.linalg.inv(V)).rss
+    y = c.yi
+    system = network_system(c, X)  # per-study blocks of V and R, no n x n matrix
+    Q = system.wls(0.0)[0].rss
     df = len(y) - X.shape[1]
     if tau2 is not None:
         t2 = float(tau2)
     elif df <= 0:
         t2 = 0.0
     else:
-        t2 = float(est.network(y, V, R, X))
-    f = wls(y, X, np.linalg.inv(V + t2 * R))
+        t2 = float(est.network(y, system, None, X))
+    f = system.wls(t2)[0]
     q_w, df_w = q_decomposition(c)
     return NetFit(f.beta, f.Ainv, t2, Q, df, q_w, df_w, Q - q_w, df - df_w, est.name)
 
@@ -404,11 +450,8 @@ def contrast(estimate: np.ndarray, cov: np.ndarray, i: int, j: int) -> tuple[flo
 
 def study_treatments(c: Contrasts) -> dict[str, list[str]]:
     """Each study's treatments, its baseline arm first."""
-    out = {}
-    for s in dict.fromkeys(c.study):
-        rows = [r for r, ss in enumerate(c.study) if ss == s]
-        out[s] = [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
-    return out
+    return {s: [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
+            for s, rows in c.rows_by_study.items()}
 
 
 def _has_indirect(study_trts: dict[str, list[str]], a: str, b: str) -> bool:
@@ -427,18 +470,18 @@ def _has_indirect(study_trts: dict[str, list[str]], a: str, b: str) -> bool:
 
 def _study_contrast(c: Contrasts, study: str, a: str, b: str) -> tuple[float, float]:
     """a vs b within one study, from its contrasts against the study baseline."""
-    rows = [r for r, s in enumerate(c.study) if s == study]
+    rows = c.rows_by_study[study]
     base = c.treat2[rows[0]]
-    idx = {c.treat1[r]: r for r in rows}
+    idx = {c.treat1[r]: j for j, r in enumerate(rows)}
 
     def vec(t):
-        e = np.zeros(len(c.yi))
+        e = np.zeros(len(rows))
         if t != base:
             e[idx[t]] = 1.0
         return e
 
-    w = vec(a) - vec(b)
-    return float(w @ c.yi), float(w @ c.V @ w)
+    w = vec(a) - vec(b)  # on the study's own rows: V's other entries are 0
+    return float(w @ c.yi[rows]), float(w @ c.V[np.ix_(rows, rows)] @ w)
 
 
 def _split(c: Contrasts, studies: list[str], has_indirect: bool, tau2: float,
