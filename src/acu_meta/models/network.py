@@ -46,7 +46,7 @@ import numpy as np
 from scipy import stats
 
 from ..effects.escalc import escalc
-from ..errors import ModelError
+from ..errors import InputError, ModelError
 from ..numeric import p_two_sided, pool_iv
 from . import registry
 from ._network_linalg import Blocks, NetworkSystem, blocks_from_study
@@ -131,40 +131,46 @@ def order_treatments(treatments, reference: str | None) -> list[str]:
     return seen
 
 
-def _binary_block(measure: str, events, n) -> tuple[list[tuple[float, float]], np.ndarray]:
-    """One study's binary contrasts against its first (baseline) arm and their covariance.
-
-    escalc's default correction per study: 1/2 added to events and non-events of every arm
-    when any arm has a zero cell."""
+def _binary_arms(events, n) -> tuple[np.ndarray, np.ndarray]:
+    """One study's binary arms with escalc's default correction per study: 1/2 added to the
+    events and non-events of every arm when any arm has a zero cell."""
     ev = np.asarray(events, dtype=float)
     nn = np.asarray(n, dtype=float)
     if np.any((ev == 0) | (ev == nn)):
         ev, nn = ev + 0.5, nn + 1.0
-    a_b, n_b = ev[0], nn[0]
-    y = []
-    for j in range(1, len(ev)):
-        es = escalc(measure, ai=[ev[j]], n1i=[nn[j]], ci=[a_b], n2i=[n_b], add=0)
-        y.append((es.yi[0], es.vi[0]))
+    return ev, nn
+
+
+def _binary_cov(measure: str, a_b: float, n_b: float) -> float:
+    """Covariance of two binary contrasts sharing the baseline arm (a_b events of n_b)."""
     if measure == "OR":
-        cov = 1 / a_b + 1 / (n_b - a_b)
-    elif measure == "RR":
-        cov = 1 / a_b - 1 / n_b
-    else:
-        cov = (a_b / n_b) * (1 - a_b / n_b) / n_b
-    return y, np.full((len(y), len(y)), cov)
+        return 1 / a_b + 1 / (n_b - a_b)
+    if measure == "RR":
+        return 1 / a_b - 1 / n_b
+    return (a_b / n_b) * (1 - a_b / n_b) / n_b
 
 
-def _continuous_block(measure: str, mean, sd, n) -> tuple[list[tuple[float, float]], np.ndarray]:
-    """One study's MD or SMD contrasts against its first (baseline) arm and their covariance."""
-    y = []
-    for j in range(1, len(mean)):
-        es = escalc(measure, m1i=[mean[j]], sd1i=[sd[j]], n1i=[n[j]], m2i=[mean[0]],
-                    sd2i=[sd[0]], n2i=[n[0]])
-        y.append((es.yi[0], es.vi[0]))
-    if measure == "MD":
-        return y, np.full((len(y), len(y)), sd[0] ** 2 / n[0])
-    g = np.array([v[0] for v in y])
-    return y, 1 / n[0] + np.outer(g, g) / (2 * sum(n))
+def _arm_effects(measure: str, binary: bool, arms: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """yi and vi of every contrast (an arm vs its study's baseline arm), one escalc call.
+
+    *arms* holds one tuple per contrast: ``(a_j, n_j, a_b, n_b)`` (binary, corrected) or
+    ``(m_j, sd_j, n_j, m_b, sd_b, n_b)``. escalc works element by element, so this equals one
+    call per contrast; when it refuses the data, the contrasts are computed one by one so that
+    its message names the first failing contrast as before."""
+    cols = np.array(arms, dtype=float).reshape(len(arms), 4 if binary else 6).T
+
+    def call(c):
+        if binary:
+            return escalc(measure, ai=c[0], n1i=c[1], ci=c[2], n2i=c[3], add=0)
+        return escalc(measure, m1i=c[0], sd1i=c[1], n1i=c[2], m2i=c[3], sd2i=c[4], n2i=c[5])
+
+    try:
+        es = call(cols)
+    except InputError:
+        for j in range(cols.shape[1]):
+            call(cols[:, j:j + 1])
+        raise
+    return np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
 
 
 def _check_arm_inputs(measure: str, events, n, mean, sd) -> bool:
@@ -191,8 +197,10 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
     for i, s in enumerate(study):
         by_study[s].append(i)
     binary = _check_arm_inputs(measure, events, n, mean, sd)
-    rows_s, rows_t1, rows_t2, ys, designs = [], [], [], [], []
-    blocks = []
+    rows_s, rows_t1, rows_t2, designs = [], [], [], []
+    arms_rows: list[tuple] = []  # per contrast: the arm's and the baseline arm's data
+    sizes = []  # per study: its number of contrasts
+    cov = []  # per study: the covariance of its contrasts (the baseline arm's term) or g's
     edges = []
     n_by_t: dict[str, float] = defaultdict(float)
     for s, idx in by_study.items():
@@ -207,21 +215,33 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
         for i in idx:
             n_by_t[treatment[i]] += float(n[i])
         edges += [(treatment[i], treatment[base]) for i in arms]
+        sizes.append(len(arms))
         if binary:
-            y, block = _binary_block(measure, [float(events[i]) for i in idx],
-                                     [float(n[i]) for i in idx])
+            ev, nn = _binary_arms([float(events[i]) for i in idx], [float(n[i]) for i in idx])
+            arms_rows += [(ev[j], nn[j], ev[0], nn[0]) for j in range(1, len(idx))]
+            cov.append(_binary_cov(measure, ev[0], nn[0]))
         else:
-            y, block = _continuous_block(measure, [float(mean[i]) for i in idx],
-                                         [float(sd[i]) for i in idx], [float(n[i]) for i in idx])
-        np.fill_diagonal(block, [v[1] for v in y])
-        blocks.append(block)
+            mm, ss, nn = ([float(x[i]) for i in idx] for x in (mean, sd, n))
+            arms_rows += [(mm[j], ss[j], nn[j], mm[0], ss[0], nn[0]) for j in range(1, len(idx))]
+            cov.append(ss[0] ** 2 / nn[0] if measure == "MD" else (1 / nn[0], 2 * sum(nn)))
         design = ":".join(treatment[i] for i in idx)
-        for j, i in enumerate(arms):
+        for i in arms:
             rows_s.append(s)
             rows_t1.append(treatment[i])
             rows_t2.append(treatment[base])
-            ys.append(y[j][0])
             designs.append(design)
+    ys, vs = _arm_effects(measure, binary, arms_rows)
+    blocks = []
+    pos = 0
+    for cv, k in zip(cov, sizes, strict=True):
+        if isinstance(cv, tuple):  # SMD: 1 / n_b + g_j g_l / (2 N)
+            g = ys[pos:pos + k]
+            block = cv[0] + np.outer(g, g) / cv[1]
+        else:
+            block = np.full((k, k), cv)
+        np.fill_diagonal(block, vs[pos:pos + k])
+        blocks.append(block)
+        pos += k
     _check_connected(edges, order)
     return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys),
                      _block_diag(blocks), tuple(designs), dict(n_by_t)), order
