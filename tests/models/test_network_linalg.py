@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from tolerances import CLOSED_FORM
 
@@ -279,3 +280,27 @@ def test_check_covariance_names_the_first_failing_study():
     with pytest.raises(NetworkError, match=r"^study 'S0': the covariance of its 1 contrasts"):
         check_covariance(type(c)(c.measure, c.study, c.treat1, c.treat2, c.yi, V, c.design,
                                  c.n_by_treatment))
+
+
+def test_fit_network_inverts_no_n_by_n_matrix(monkeypatch):
+    """Every matrix fit_network (REML) and netsplit invert or factor is a study block or p x p:
+    the structural form of "no dense n x n inverse" (the dense form inverted n x n matrices)."""
+    from acu_meta.results.network import network
+
+    sizes = []
+    for name in ("inv", "solve", "slogdet", "cholesky", "cond"):
+        real = getattr(np.linalg, name)
+
+        def spy(a, *args, _real=real, **kw):
+            sizes.append(np.shape(a)[-1])
+            return _real(a, *args, **kw)
+
+        monkeypatch.setattr(np.linalg, name, spy)
+    rows = _arms(13, n_studies=40)
+    study, trt, _, nn, mean, sd = zip(*rows, strict=True)
+    arms = pd.DataFrame({"study": study, "treatment": trt, "mean": mean, "sd": sd, "n": nn})
+    res = network(arms, measure="MD", method="REML")
+    res.netsplit()
+    n = len(res.contrasts.yi)
+    assert sizes and n > 40
+    assert max(sizes) <= max(3, len(res.treatments) - 1)  # blocks of <= 3, X'WX of 4 x 4
