@@ -157,8 +157,8 @@ def test_filter_in_chromium_shows_the_rows_of_the_csv(reproduced_dir):
     url = (reproduced_dir / "reports" / "index.html").as_uri() + f"#status=exact&study={study}"
     dom, _ = _chromium(url, "--dump-dom")
     assert f'<span id="shown">{len(want)} of {len(frame)} targets' in dom
-    rows = re.findall(r'<tr class="[\w-]+" data-status="([^"]+)" data-study="([^"]*)"( style="[^"]*")?',
-                      dom)
+    rows = re.findall(r'<tr class="[\w-]+" data-status="([^"]+)" '
+                      r'data-study="([^"]*)"( style="[^"]*")?', dom)
     shown = [(s, st) for s, st, style in rows if "none" not in style]
     assert shown == [("exact", study)] * len(want)
 
