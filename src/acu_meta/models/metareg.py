@@ -150,19 +150,117 @@ def permutation_indices(k: int, iter: int, exact: bool | None, rng) -> tuple[np.
     return perms, False
 
 
+#: Methods the vectorized permutation engine fits itself (FE, DL closed forms; ML and REML by
+#: Fisher scoring from the DL value); any other registered method is refitted one permutation at
+#: a time with the single engine.
+BATCH_METHODS = ("FE", "DL", "ML", "REML")
+_CHUNK = 256  # permutations per chunk: (chunk, k, k) arrays of P
+
+
+def _p_parts(y, v, Xs, tau2):
+    """For designs ``Xs`` (B, k, p) at ``tau2`` (B,): W, (X'WX)^-1, P, P y."""
+    W = 1.0 / (v[None, :] + tau2[:, None])
+    WX = Xs * W[:, :, None]  # (B, k, p)
+    Ainv = np.linalg.inv(np.einsum("bkp,bkq->bpq", Xs, WX))
+    H = np.einsum("bkp,bpq,bjq->bkj", WX, Ainv, WX)
+    P = -H
+    idx = np.arange(len(v))
+    P[:, idx, idx] += W
+    return W, WX, Ainv, P, P @ y
+
+
+def _batch_tau2(y, v, Xs, method: str):
+    """tau2 of every design: FE 0; DL closed form; ML/REML Fisher scoring (truncated at 0)
+    from DL. Returns tau2 and a mask of rows that did not converge (to refit singly)."""
+    B, k, p = Xs.shape
+    if method == "FE":
+        return np.zeros(B), np.zeros(B, dtype=bool)
+    _, _, _, P0, P0y = _p_parts(y, v, Xs, np.zeros(B))
+    Q = np.einsum("bk,k->b", P0y, y)
+    trP0 = np.trace(P0, axis1=1, axis2=2)
+    t = np.maximum(0.0, (Q - (k - p)) / trP0)
+    if method == "DL":
+        return t, np.zeros(B, dtype=bool)
+    reml = method == "REML"
+
+    def scores(t):
+        W, _, _, P, Py = _p_parts(y, v, Xs, t)
+        yPPy = np.einsum("bk,bk->b", Py, Py)
+        if reml:
+            return yPPy - np.trace(P, axis1=1, axis2=2), np.einsum("bij,bij->b", P, P)
+        return yPPy - W.sum(axis=1), (W * W).sum(axis=1)
+
+    def scoring(t):
+        done = np.zeros(B, dtype=bool)
+        for _ in range(500):
+            u, info = scores(t)
+            new = np.maximum(0.0, t + u / info)
+            step = np.abs(new - t)
+            t = np.where(done, t, new)
+            done |= step <= 1e-13 * np.maximum(1.0, t)
+            if done.all():
+                break
+        return t, done
+
+    # two starts (DL, and far above it) and the boundary: a row where they disagree, or where
+    # tau2 = 0 is a local maximum beside an interior one, may have several maxima; the single
+    # engine (global maximum on a grid) refits it
+    ta, da = scoring(t)
+    tb, db = scoring(np.maximum(10 * ta, 10 * np.var(y) + 1.0))
+    u0, _ = scores(np.zeros(B))
+    ambiguous = (np.abs(ta - tb) > 1e-8 * np.maximum(1.0, ta)) | ((u0 < 0) & (ta > 0))
+    return ta, ~(da & db) | ambiguous
+
+
+def _batch_fits(y, v, Xs, method: str, hksj: bool, M, btt):
+    """QM of *btt* and the z (t) statistics of every coefficient, for designs ``Xs``."""
+    B, k, p = Xs.shape
+    tau2, bad = _batch_tau2(y, v, Xs, method)
+    _, WX, Ainv, P, Py = _p_parts(y, v, Xs, tau2)
+    bc = np.einsum("bpq,bkq,k->bp", Ainv, WX, y)
+    vc = Ainv
+    if hksj and k > p:
+        s2 = np.einsum("bk,k->b", Py, y) / (k - p)
+        vc = Ainv * s2[:, None, None]
+    beta = bc @ M.T
+    vb = np.einsum("ij,bjk,lk->bil", M, vc, M)
+    stat = beta / np.sqrt(np.einsum("bii->bi", vb))
+    b = bc[:, btt]
+    QM = np.einsum("bi,bi->b", b, np.linalg.solve(vc[:, btt][:, :, btt], b[:, :, None])[..., 0])
+    if hksj:
+        QM = QM / len(btt)
+    return QM, stat, bad
+
+
 def permutation_tests(y, v, X, method: str, hksj: bool, btt, perms: np.ndarray,
                       exact: bool) -> Permutations:
     """Refit with the rows of X permuted by each row of *perms* (metafor's permutest for a model
-    with moderators); returns QM of *btt* and the z (t) statistics of every coefficient."""
+    with moderators); returns QM of *btt* and the z (t) statistics of every coefficient.
+
+    The permuted designs are fitted together, in chunks of :data:`_CHUNK` ``(k, k)`` projection
+    matrices (FE, DL, ML, REML: :data:`BATCH_METHODS`); a row whose Fisher scoring does not
+    converge, and every row of another method, is refitted with the single engine
+    (:func:`fit_regression`). The two routes agree to 1e-10
+    (``tests/models/test_metareg_batch.py``). The intercept must not be among *btt* (the
+    conditioned scale; :func:`default_btt`)."""
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)
     X = np.asarray(X, dtype=float)
+    btt = np.asarray(btt, dtype=int)
     n, p = len(perms), X.shape[1]
     QM = np.full(n, np.nan)
     stat = np.full((n, p), np.nan)
     m = len(btt)
-    for i, order in enumerate(perms):
-        r = fit_regression(y, v, X[order], method=method, hksj=hksj)
+    Xc, M = conditioned(X)
+    name = registry.get(method).name
+    single = np.ones(n, dtype=bool)
+    if name in BATCH_METHODS and X.shape[0] > p:
+        for start in range(0, n, _CHUNK):
+            sl = slice(start, min(start + _CHUNK, n))
+            q, z, bad = _batch_fits(y, v, Xc[perms[sl]], name, hksj, M, btt)
+            QM[sl], stat[sl], single[sl] = q, z, bad
+    for i in np.flatnonzero(single):
+        r = fit_regression(y, v, X[perms[i]], method=method, hksj=hksj)
         q = wald(r, btt)
         QM[i] = q / m if hksj else q
         stat[i] = r.beta / np.sqrt(np.diag(r.vb))

@@ -13,6 +13,15 @@ from .batch import BatchResult, GoshResult, gosh, pool_many
 from .bayes import BayesNetworkResult, BayesResult, bayes, bayes_network
 from .meta import PROFILES, Homogeneity, MetaResult, Profile, methods, pool
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
+from .regression import (
+    LikelihoodRatioTest,
+    PermutationTest,
+    Prediction,
+    WaldTest,
+    anova,
+    permutest,
+    predict,
+)
 from .sensitivity import (
     BIAS_KEYS,
     BaujatResult,
@@ -40,6 +49,13 @@ from .sensitivity import (
 )
 
 __all__ = [
+    "LikelihoodRatioTest",
+    "PermutationTest",
+    "Prediction",
+    "WaldTest",
+    "anova",
+    "permutest",
+    "predict",
     "BayesNetworkResult",
     "BayesResult",
     "bayes",
