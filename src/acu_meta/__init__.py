@@ -12,6 +12,7 @@ from .results import (  # noqa: E402
     bayes,
     gosh,
     metareg,
+    network,
     permutest,
     pool,
     pool_many,
@@ -19,5 +20,5 @@ from .results import (  # noqa: E402
     subgroups,
 )
 
-__all__ = ["__version__", "anova", "bayes", "escalc", "gosh", "metareg", "permutest", "pool",
+__all__ = ["__version__", "anova", "bayes", "escalc", "gosh", "metareg", "network", "permutest", "pool",
            "pool_many", "predict", "subgroups"]

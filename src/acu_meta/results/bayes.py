@@ -41,7 +41,8 @@ from ..models.bayes_network import bayes_network as _bayes_network_engine
 from ..models.network import NetworkError, contrasts_from_arms
 from ._format import fmt, html_table, table
 from ._shape import PooledRow, StudyRows, is_ratio
-from .meta import _effect_sizes, _usable_studies
+from ._api import check_kwargs
+from .meta import _DATA_ARGS, _effect_sizes, _usable_studies
 
 __all__ = ["BayesNetworkResult", "BayesResult", "bayes", "bayes_network"]
 
@@ -49,12 +50,9 @@ INTERVALS = ("central", "shortest")
 
 
 def _fraction(level: float) -> float:
-    """A level given in percent (95) or as a fraction (0.95), as a fraction."""
-    level = float(level)
-    level = level / 100 if level > 1 else level
-    if not 0 < level < 1:
-        raise InputError(f"level must be between 0 and 100 (percent), not {level!r}")
-    return level
+    """A level given in percent (95) or as a fraction (0.95), as a fraction (the project's one
+    convention, :func:`acu_meta.numeric.level_fraction`)."""
+    return numeric.level_fraction(level)
 
 
 def _kind(interval: str) -> str:
@@ -459,6 +457,7 @@ def bayes(
     (``tests/models/test_bayes.py``); this function is checked number by number against it in
     ``tests/results/test_bayes_result.py``.
     """
+    check_kwargs("bayes", data, _DATA_ARGS)
     kind = _kind(interval)
     lv = _fraction(level)
     if not isinstance(tau_prior, priors.TauPrior):
