@@ -20,5 +20,5 @@ from .results import (  # noqa: E402
     subgroups,
 )
 
-__all__ = ["__version__", "anova", "bayes", "escalc", "gosh", "metareg", "network", "permutest", "pool",
-           "pool_many", "predict", "subgroups"]
+__all__ = ["__version__", "anova", "bayes", "escalc", "gosh", "metareg", "network", "permutest",
+           "pool", "pool_many", "predict", "subgroups"]

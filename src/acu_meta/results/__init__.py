@@ -4,7 +4,8 @@
 :func:`metareg` (meta-regression), :func:`bayes` (Bayesian random effects) and
 :func:`bayes_network`, :func:`network` (frequentist network meta-analysis; the module stays
 importable as ``acu_meta.results.network`` through ``sys.modules``/``importlib``, while the
-attribute ``acu_meta.results.network`` is the function) build them from the engines in :mod:`acu_meta.models`.
+attribute ``acu_meta.results.network`` is the function) build them from the engines in
+:mod:`acu_meta.models`.
 Everything that pools studies has one drawable shape (:class:`PooledResult`, see
 :mod:`acu_meta.results._shape`); :func:`rows` makes that shape from effect sizes without
 fitting anything. Results never fit a model inside their methods.

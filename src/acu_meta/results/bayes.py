@@ -39,9 +39,9 @@ from ..models.bayes import BayesMeta, PosteriorSummary, bayes_meta
 from ..models.bayes_network import BayesNetwork
 from ..models.bayes_network import bayes_network as _bayes_network_engine
 from ..models.network import NetworkError, contrasts_from_arms
+from ._api import check_kwargs
 from ._format import fmt, html_table, table
 from ._shape import PooledRow, StudyRows, is_ratio
-from ._api import check_kwargs
 from .meta import _DATA_ARGS, _effect_sizes, _usable_studies
 
 __all__ = ["BayesNetworkResult", "BayesResult", "bayes", "bayes_network"]
