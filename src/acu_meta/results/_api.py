@@ -45,7 +45,7 @@ def check_kwargs(func: str, given: dict, allowed) -> None:
             alt = METAFOR_NAMES[k]
             msgs.append(f"{k!r} (use {alt}=)" if alt else f"{k!r} (not supported by {func})")
             continue
-        close = difflib.get_close_matches(k, sorted(allowed), n=1)
+        close = difflib.get_close_matches(k, sorted(allowed), n=1, cutoff=0.5)
         msgs.append(f"{k!r}" + (f" (did you mean {close[0]}=?)" if close else ""))
     raise TypeError(f"{func}() got unexpected keyword argument(s): {', '.join(msgs)}")
 

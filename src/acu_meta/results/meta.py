@@ -550,16 +550,20 @@ def _effect_sizes(es, measure, exact, study, kwargs) -> EffectSizes:
                                 "pool(df, yi='yi', vi='vi') or ai=, n1i=, ... (columns found: "
                                 f"{', '.join(map(str, es.columns))})")
             kwargs = {"yi": "yi", "vi": "vi"}
+        if study is None and "study" in es.columns:  # escalc's to_frame() has the labels
+            study = "study"
         kwargs["data"] = es
     elif es is not None:
         raise TypeError("pool() needs EffectSizes (from escalc), a DataFrame with column names "
                         f"(pool(df, yi='yi', vi='vi')), or keyword data, not {type(es).__name__}")
+    if study is not None:
+        kwargs["study"] = study
     if measure is None:
         measure = "GEN" if "yi" in kwargs else (
             "OR" if "ai" in kwargs else "SMD")
     if measure.upper() == "SMD":
         kwargs.setdefault("exact", exact)
-    return escalc(measure, study=study, **kwargs)
+    return escalc(measure, **kwargs)
 
 
 def _usable_studies(es: EffectSizes) -> _Studies:
