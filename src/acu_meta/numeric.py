@@ -69,7 +69,7 @@ def level_fraction(level) -> float:
     A value above 1 is read as percent. Anything that is not a number strictly between 0 and
     100 (after that reading: between 0 and 1) raises :class:`acu_meta.errors.InputError`
     (``level=1`` would be a 100% interval and ``level=0`` an empty one; ``True`` is refused).
-    Checked in ``tests/test_level_convention.py``.
+    Checked in ``tests/results/test_api_conventions.py``.
     """
     from .errors import InputError  # errors is layer 0 too; imported here to keep it light
 

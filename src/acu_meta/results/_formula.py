@@ -7,7 +7,7 @@ categorical columns become treatment-coded indicators (first level the reference
 intercept. The intercept is named ``intrcpt``, as metafor. The formulaic model spec is kept so
 that :meth:`MetaRegressionResult.predict` can build the rows of new data the same way.
 
-Checked in ``tests/results/test_metareg_formula.py`` (names, coding, rows with missing
+Checked in ``tests/results/test_api_conventions.py`` (names, coding, rows with missing
 moderators dropped) and against metafor's ``mods = ~ ablat + factor(alloc)`` in
 ``tests/results/test_api_metafor.py``.
 """
