@@ -270,3 +270,13 @@ def test_revman5_h2_is_at_least_one_as_meta():
     # above df the value is Q / df, as before
     r = am.pool(es_bcg(), profile="revman5")
     assert r.H2 == pytest.approx(r.Q / r.Q_df, rel=SECOND_ROUTE)
+
+
+def test_subgroups_by_column_name():
+    es = es_bcg()
+    by_name = am.subgroups(es, "alloc")
+    by_labels = am.subgroups(es, list(bcg().alloc))
+    assert by_name.Q_between == by_labels.Q_between
+    assert list(by_name.groups) == ["random", "alternate", "systematic"]
+    with pytest.raises(InputError, match="the columns are"):
+        am.subgroups(es, "allocation")

@@ -42,6 +42,7 @@ from scipy import stats
 
 from .. import numeric
 from ..effects.escalc import EffectSizes
+from ..errors import InputError
 from ..models import fit, q_profile_ci, registry
 from ..models.metareg import (
     FitStatistics,
@@ -492,7 +493,8 @@ def subgroups(
     Parameters
     ----------
     groups
-        One label per study (same order as ``es``).
+        One label per study (same order as ``es``), or the name of a column of the data given
+        to ``escalc(..., data=df)``.
     common_tau2
         False (default): separate tau2 per subgroup, Q-between on G - 1 df. True: one tau2
         from a mixed-effects model on subgroup indicators; the test is its omnibus QM.
@@ -506,6 +508,16 @@ def subgroups(
     Validated against metafor 3.8.1 on dat.bcg by allocation (separate and common tau2,
     ``tests/models/test_metafor_reference.py``).
     """
+    level = numeric.level_fraction(level)
+    if not isinstance(es, EffectSizes):
+        raise TypeError(f"subgroups() needs EffectSizes (from escalc), not {type(es).__name__}")
+    if isinstance(groups, str):
+        if es.data is None or groups not in es.data.columns:
+            cols = "" if es.data is None else (": the columns are "
+                                               + ", ".join(map(str, es.data.columns)))
+            raise InputError(f"groups={groups!r} names no column of the data (give "
+                             f"escalc(..., data=df) or one label per study){cols}")
+        groups = es.data[groups].tolist()
     labels = np.asarray([str(g) for g in groups])
     if len(labels) != len(es.yi):
         raise ValueError(f"{len(labels)} group labels for {len(es.yi)} studies")
@@ -513,10 +525,7 @@ def subgroups(
     per = {}
     for g in order:
         sel = labels == g
-        sub = EffectSizes(es.measure, es.yi[sel], es.vi[sel],
-                          tuple(s for s, k in zip(es.study, sel, strict=True) if k),
-                          arms=es.arms[sel].reset_index(drop=True) if es.arms is not None
-                          else None, options=es.options)
+        sub = es.subset(sel)
         per[g] = pool(sub, method=method, hksj=hksj, level=level, profile=profile)
     overall = pool(es, method=method, hksj=hksj, level=level, profile=profile)
     common = None
