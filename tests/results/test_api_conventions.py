@@ -80,6 +80,7 @@ def test_bayes_and_metareg_take_a_dataframe():
                      level=0.9)
     assert b.mu.median == pytest.approx(b_ref.mu.median, rel=SAME_ENGINE)
     assert b.level == b_ref.level == 0.9 and b.studies == b_ref.studies
+    assert list(b.data.ablat) == list(bcg().ablat[:4])
     m = am.metareg(frame, "~ ablat", yi="yi", vi="vi")
     m_ref = am.metareg(es_bcg(), np.asarray(bcg().ablat, float))
     np.testing.assert_allclose(m.beta, m_ref.beta, rtol=SAME_ENGINE)
@@ -234,6 +235,9 @@ def test_network_is_exported_and_compare_gives_the_interval():
     assert (c.ci_low, c.ci_high) == pytest.approx((c.estimate - half, c.estimate + half),
                                                   rel=SECOND_ROUTE)
     assert c.p_value == pytest.approx(numeric.p_two_sided(c.estimate / c.se), rel=SECOND_ROUTE)
+    ci = net.conf_int(level=90)
+    assert ci.loc["B", "ci_high"] == pytest.approx(
+        net.estimate[1] + numeric.z_crit(90) * net.se[1], rel=SECOND_ROUTE)
     with pytest.raises(NetworkError, match="the treatments are A, B, C"):
         net.compare("A", "D")
 

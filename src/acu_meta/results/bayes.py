@@ -103,6 +103,9 @@ class BayesResult:
         Arm-level data of the usable studies (for the forest plot), or None.
     fit
         The engine's :class:`~acu_meta.models.bayes.BayesMeta` (posterior functions).
+    data
+        With a DataFrame input (``bayes(df, yi="yi", vi="vi")`` or ``escalc(..., data=df)``):
+        the rows of the studies used, with every other column.
     """
 
     measure: str
@@ -134,6 +137,7 @@ class BayesResult:
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
     fit: BayesMeta | None = field(default=None, repr=False)
+    data: pd.DataFrame | None = field(default=None, repr=False)  # data= rows of the studies used
 
     # ------------------------------------------------------------------ derived views
     @property
@@ -476,7 +480,7 @@ def bayes(
         marginal_likelihood=f.marginal_likelihood, bayes_factor_tau0=f.bayes_factor_tau0,
         bayes_factor_mu0=f.bayes_factor_mu0, ml=dict(f.ml), map=dict(f.map),
         quad_error=f.quad_error, n_nodes=f.n_nodes, excluded=st.excluded, notes=st.notes,
-        arms=st.arms, fit=f)
+        arms=st.arms, fit=f, data=st.data)
 
 
 # ---------------------------------------------------------------------------------- network

@@ -228,8 +228,11 @@ class MetaRegressionResult:
         if not fixed:
             lines.append("tau^2 (estimated amount of residual heterogeneity):     "
                          f"{fmt(self.tau2, digits)}{se_t}")
-        lines += [f"I^2 (residual heterogeneity / unaccounted variability): {self.I2:.2f}%",
-                  f"H^2 (unaccounted variability / sampling variability):   {self.H2:.2f}",
+        na = f"not estimable (k - p = {self.QE_df})"
+        lines += ["I^2 (residual heterogeneity / unaccounted variability): "
+                  + (na if math.isnan(self.I2) else f"{self.I2:.2f}%"),
+                  "H^2 (unaccounted variability / sampling variability):   "
+                  + (na if math.isnan(self.H2) else f"{self.H2:.2f}"),
                   f"R^2 (amount of heterogeneity accounted for):            {self.R2:.2f}%"]
         if not math.isnan(self.tau2_ci[0]):
             pct = f"{100 * self.level:g}%"
@@ -475,7 +478,9 @@ class SubgroupResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return html_table(self.to_frame()) + f"<p>{self.summary().splitlines()[-1]}</p>"
+        """Each subgroup's and the overall tau2, I2, Q, and the test of subgroup differences."""
+        return (html_table(self.to_frame())
+                + f"<p>{html.escape(self.summary().splitlines()[-1])}</p>")
 
 
 def subgroups(

@@ -84,8 +84,12 @@ class NetworkResult:
     def ratio(self) -> bool:
         return self.measure in ("OR", "RR")
 
-    def conf_int(self) -> pd.DataFrame:
-        return pd.DataFrame({"ci_low": self.ci_low, "ci_high": self.ci_high},
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """CIs of every treatment vs the reference at ``level`` (95 or 0.95; default: the
+        fit's), from the stored SEs and :func:`acu_meta.numeric.z_crit`."""
+        c = z_crit(self.level if level is None else level_fraction(level))
+        return pd.DataFrame({"ci_low": self.estimate - c * self.se,
+                             "ci_high": self.estimate + c * self.se},
                             index=list(self.treatments))
 
     def compare(self, a: str, b: str, level: float | None = None) -> Comparison:
