@@ -182,6 +182,8 @@ def test_missing_moderator_rows_are_left_out_with_a_warning():
     assert r.k == 12 and df.author[2] not in r.studies
     with pytest.raises(InputError, match="ablatt"):
         am.metareg(es, "~ ablatt")
+    with pytest.raises(InputError, match="columns: trial|columns: author"):
+        am.metareg(es, "~ ablat +")
     with pytest.raises(TypeError, match="needs data"):
         am.metareg(am.escalc("GEN", yi=es.yi, vi=es.vi), "~ ablat")
 
@@ -203,6 +205,8 @@ def test_predict_anova_coef_vcov_residuals_exist_on_results():
         m.beta[0] + 30 * m.beta[1], rel=SECOND_ROUTE)
     with pytest.raises(ValueError, match="3 moderator"):
         m.predict([1.0, 2.0])
+    with pytest.raises(InputError, match="newmods for"):
+        m.predict(pd.DataFrame({"ablat": [30]}))  # alloc missing
 
 
 # --------------------------------------------------------------------------- 4. results

@@ -46,6 +46,7 @@ def from_formula(formula: str, data: pd.DataFrame) -> Design:
     """The model matrix of *formula* on *data* (rows with a missing moderator are dropped)."""
     try:
         from formulaic import model_matrix
+        from formulaic.errors import FormulaicError
     except ImportError as e:  # pragma: no cover - formulaic is a dependency
         raise InputError("formula moderators need the 'formulaic' package") from e
     if not isinstance(data, pd.DataFrame):
@@ -56,7 +57,7 @@ def from_formula(formula: str, data: pd.DataFrame) -> Design:
     data = data.reset_index(drop=True)
     try:
         mm = model_matrix(formula, data, na_action="drop")
-    except Exception as e:  # formulaic raises several types for an unknown column or bad syntax
+    except FormulaicError as e:  # an unknown column, bad syntax, a factor it cannot encode
         raise InputError(f"mods={formula!r}: {e} (columns: "
                          f"{', '.join(map(str, data.columns))})") from e
     rows = np.zeros(len(data), dtype=bool)
@@ -70,8 +71,13 @@ def new_rows(design: Design, newdata) -> np.ndarray:
     if design.spec is None:
         raise TypeError("newmods as a DataFrame needs a model fitted with a formula or column "
                         "names; give an array of moderator values instead")
-    mm = design.spec.get_model_matrix(pd.DataFrame(newdata).reset_index(drop=True),
-                                      na_action="raise")
+    from formulaic.errors import FormulaicError
+
+    try:
+        mm = design.spec.get_model_matrix(pd.DataFrame(newdata).reset_index(drop=True),
+                                          na_action="raise")
+    except FormulaicError as e:  # a variable missing from newmods, an unseen level, ...
+        raise InputError(f"newmods for {design.formula!r}: {e}") from e
     return mm.to_numpy(dtype=float)
 
 
