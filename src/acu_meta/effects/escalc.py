@@ -110,7 +110,7 @@ class EffectSizes:
     corrected: tuple[str, ...] = ()
     arms: pd.DataFrame | None = None
     options: dict = field(default_factory=dict)
-    data: pd.DataFrame | None = field(default=None, repr=False)
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         for name in ("yi", "vi"):

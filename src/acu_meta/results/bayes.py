@@ -137,7 +137,7 @@ class BayesResult:
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
     fit: BayesMeta | None = field(default=None, repr=False)
-    data: pd.DataFrame | None = field(default=None, repr=False)  # data= rows of the studies used
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # rows used
 
     # ------------------------------------------------------------------ derived views
     @property

@@ -194,7 +194,7 @@ class MetaResult:
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
     options: Profile | None = None
-    data: pd.DataFrame | None = field(default=None, repr=False)  # data= rows of the studies used
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # rows used
 
     # ------------------------------------------------------------------ derived views
     @property

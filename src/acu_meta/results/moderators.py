@@ -99,7 +99,7 @@ class MetaRegressionResult:
     vi: np.ndarray | None = field(default=None, repr=False)
     X: np.ndarray | None = field(default=None, repr=False)  # model matrix of the studies used
     design: Design | None = field(default=None, repr=False)
-    data: pd.DataFrame | None = field(default=None, repr=False)  # data= rows of the studies used
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # rows used
     _regfit: RegFit | None = field(default=None, repr=False)
     fit_stats: FitStatistics | None = field(default=None, repr=False)
 
@@ -169,7 +169,7 @@ class MetaRegressionResult:
             if Z.ndim == 1:
                 Z = Z[None, :] if m > 1 or Z.size == 1 else Z[:, None]
             if Z.shape[1] != m:
-                raise ValueError(f"newmods has {Z.shape[1]} columns; the model has {m} "
+                raise InputError(f"newmods has {Z.shape[1]} columns; the model has {m} "
                                  f"moderator coefficient(s): "
                                  f"{', '.join(n for n in self.names if n != 'intrcpt')}")
             if j0 is not None:
