@@ -23,6 +23,7 @@ from _metafor import REF, assert_close
 from tolerances import CLOSED_FORM, ITERATIVE, SAME_ENGINE, SECOND_ROUTE
 
 import acu_meta as am
+from acu_meta.errors import InputError
 
 API = fixture_json("metafor_api.json")
 
@@ -125,8 +126,13 @@ def test_anova_wald_matches_metafor():
     assert am.anova(res, btt=[2, 3]).QM == a34.QM  # positions (0 = intercept)
     # the default is the omnibus test of the fit
     assert am.anova(res).QM == pytest.approx(res.QM, rel=SECOND_ROUTE)
-    # single coefficient: QM = z^2
+    # single coefficient: QM = z^2 (the intercept too, on the original scale)
     assert a2.QM == pytest.approx(res.statistic[1] ** 2, rel=SECOND_ROUTE)
+    assert am.anova(res, btt=0).QM == pytest.approx(res.statistic[0] ** 2, rel=SECOND_ROUTE)
+    with pytest.raises(InputError, match="intercept"):
+        am.permutest(res, btt=[0, 1])
+    with pytest.raises(InputError, match="matches no coefficient"):
+        am.anova(res, btt="year")
     k = fit(test="knha").anova(btt="alloc")
     assert k.test == "F"
     assert_close(k.QM, API["knha"]["anova_btt34"]["QM"], ITERATIVE, "F btt=3:4")

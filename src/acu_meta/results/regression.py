@@ -306,6 +306,8 @@ def permutest(res, *, iter: int = 1000, exact: bool | None = None, seed: int | N
     pos = coefficient_positions(res, btt)
     if len(pos) == 0:
         raise InputError("permutest needs a model with moderators")
+    if "intrcpt" in res.names and list(res.names).index("intrcpt") in pos:
+        raise InputError("permutest tests moderators: leave the intercept out of btt")
     perms, is_exact = core.permutation_indices(res.k, int(iter), exact,
                                                np.random.default_rng(seed))
     out = core.permutation_tests(res.yi, res.vi, res.X, res.method, res.test == "t", pos, perms,
