@@ -7,6 +7,18 @@ Layers (imports point down only): ``data`` (load and validate transcribed eviden
 __version__ = "0.1.0"
 
 from .effects import escalc  # noqa: E402
-from .results import bayes, gosh, metareg, pool, pool_many, subgroups  # noqa: E402
+from .results import (  # noqa: E402
+    anova,
+    bayes,
+    gosh,
+    metareg,
+    network,
+    permutest,
+    pool,
+    pool_many,
+    predict,
+    subgroups,
+)
 
-__all__ = ["__version__", "bayes", "escalc", "gosh", "metareg", "pool", "pool_many", "subgroups"]
+__all__ = ["__version__", "anova", "bayes", "escalc", "gosh", "metareg", "network", "permutest",
+           "pool", "pool_many", "predict", "subgroups"]

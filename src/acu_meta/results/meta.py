@@ -36,6 +36,8 @@ Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``stu
 from __future__ import annotations
 
 import dataclasses
+import html
+import inspect
 import math
 import warnings
 from collections.abc import Sequence
@@ -64,6 +66,7 @@ from ..models import (
     registry,
     typical_variance,
 )
+from ._api import check_kwargs, hksj_from_test
 from ._format import (
     fmt,
     fmt_p,
@@ -191,6 +194,7 @@ class MetaResult:
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
     options: Profile | None = None
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # rows used
 
     # ------------------------------------------------------------------ derived views
     @property
@@ -202,10 +206,59 @@ class MetaResult:
         """True when the analysis scale is the log of a ratio."""
         return is_ratio(self.measure)
 
-    def conf_int(self, exp: bool = False) -> tuple[float, float]:
-        """CI of the pooled effect (exponentiated with ``exp=True`` for ratio measures)."""
-        lo, hi = self.ci_low, self.ci_high
+    def conf_int(self, level: float | None = None, exp: bool = False) -> tuple[float, float]:
+        """CI of the pooled effect at ``level`` (95 or 0.95; default: the fit's level),
+        recomputed from the stored SE with the fit's test (z, or t on ``df``); exponentiated
+        with ``exp=True``. At the fit's level it is the stored interval. Checked against
+        metafor's ``rma(..., level = 90)`` in ``tests/results/test_api_metafor.py``."""
+        if level is None:
+            lo, hi = self.ci_low, self.ci_high
+        else:
+            half = numeric.t_crit(numeric.level_fraction(level), self.df) * self.se
+            lo, hi = self.estimate - half, self.estimate + half
         return (numeric.exp_or_inf(lo), numeric.exp_or_inf(hi)) if exp else (lo, hi)
+
+    def coef(self) -> pd.Series:
+        """The pooled estimate as metafor's ``coef()``: a Series with the index ``intrcpt``."""
+        return pd.Series([self.estimate], index=["intrcpt"], name="estimate")
+
+    def vcov(self) -> pd.DataFrame:
+        """Variance of the pooled estimate (1 x 1, as metafor's ``vcov()``)."""
+        return pd.DataFrame([[self.se**2]], index=["intrcpt"], columns=["intrcpt"])
+
+    def residuals(self) -> pd.Series:
+        """``yi - estimate`` per study (metafor's ``residuals()``), indexed by study."""
+        return pd.Series(self.yi - self.estimate, index=list(self.studies), name="resid")
+
+    def rstandard(self) -> pd.DataFrame:
+        """Standardized residuals (metafor's ``rstandard()``): ``resid / se`` with
+        ``se^2 = v_i + tau2 - 1 / sum(w)`` (the variance of ``y_i - estimate``, unscaled by
+        Hartung-Knapp as in metafor). Checked in ``tests/results/test_api_metafor.py``."""
+        w = 1.0 / (self.vi + self.tau2)
+        ws = w / np.max(w)
+        var_hat = 1.0 / (np.max(w) * ws.sum())
+        se = np.sqrt(self.vi + self.tau2 - var_hat)
+        resid = self.yi - self.estimate
+        return pd.DataFrame({"resid": resid, "se": se, "z": resid / se},
+                            index=list(self.studies))
+
+    def predict(self, transf=None, level: float | None = None):
+        """metafor's ``predict()``: the pooled estimate with its CI and prediction interval at
+        ``level`` (default: the fit's), optionally transformed by ``transf`` (e.g. ``np.exp``).
+        Returns a :class:`~acu_meta.results.regression.Prediction`."""
+        from .regression import Prediction
+
+        lv = self.level if level is None else numeric.level_fraction(level)
+        crit = numeric.t_crit(lv, self.df)
+        half = crit * self.se
+        if self.model == "random" and (self.options is None or self.options.prediction):
+            pi_half = crit * math.sqrt(self.se**2 + self.tau2)
+            pi = (self.estimate - pi_half, self.estimate + pi_half)
+        else:
+            pi = (math.nan, math.nan)
+        return Prediction.build([self.estimate], [self.se],
+                                [self.estimate - half], [self.estimate + half],
+                                [pi[0]], [pi[1]], lv, transf)
 
     def prediction_interval(self, method: str = "metafor") -> tuple[float, float]:
         """Prediction interval for the effect in a new study.
@@ -218,6 +271,9 @@ class MetaResult:
             return self.pi_low, self.pi_high
         if method == "higgins":
             if self.k < 3:
+                warnings.warn(f"the Higgins-Thompson-Spiegelhalter prediction interval needs "
+                              f"k >= 3 (t with k - 2 df); k = {self.k}: (nan, nan)",
+                              stacklevel=2)
                 return math.nan, math.nan
             crit = numeric.t_crit(self.level, self.k - 2)
             half = crit * math.sqrt(self.se**2 + self.tau2)
@@ -255,6 +311,9 @@ class MetaResult:
         )
         if self.arms is not None:
             frame = pd.concat([frame, self.arms.reset_index(drop=True)], axis=1)
+        if self.data is not None:
+            extra = self.data.drop(columns=[c for c in self.data.columns if c in frame.columns])
+            frame = pd.concat([frame, extra.reset_index(drop=True)], axis=1)
         return frame
 
     def to_frame(self) -> pd.DataFrame:
@@ -369,8 +428,11 @@ class MetaResult:
                          f"{fmt(self.tau2, digits)}{se_t}")
             lines.append("tau (square root of estimated tau^2 value):      "
                          f"{fmt(self.tau, digits)}")
-        lines.append(f"I^2 (total heterogeneity / total variability):   {self.I2:.2f}%")
-        lines.append(f"H^2 (total variability / sampling variability):  {self.H2:.2f}")
+        na = f"not estimable (k = {self.k})"
+        lines.append("I^2 (total heterogeneity / total variability):   "
+                     + (na if math.isnan(self.I2) else f"{self.I2:.2f}%"))
+        lines.append("H^2 (total variability / sampling variability):  "
+                     + (na if math.isnan(self.H2) else f"{self.H2:.2f}"))
         lines += ["", "Test for Heterogeneity:",
                   f"Q(df = {self.Q_df}) = {fmt(self.Q, digits)}, p-val {_pv(self.Q_p, digits)}",
                   "", "Model Results:", ""]
@@ -404,8 +466,10 @@ class MetaResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        head = self.summary().split("\n\n")[0]
-        return f"<p><b>{head}</b></p>" + html_table(self.to_frame())
+        """The whole summary (tau2, I2, Q, the test) above the table of study and pooled rows."""
+        text = html.escape(self.summary())
+        return (f"<div class='acu-meta-result'><pre>{text}</pre>"
+                + html_table(self.to_frame()) + "</div>")
 
 
 def _pv(p: float, digits: int) -> str:
@@ -425,6 +489,7 @@ class _Studies(NamedTuple):
     arms: pd.DataFrame | None
     excluded: tuple[tuple[str, str], ...]
     notes: tuple[str, ...]
+    data: pd.DataFrame | None = None
 
 
 class _Fitted(NamedTuple):
@@ -462,25 +527,43 @@ def _setup(method, hksj, profile, exact, level) -> tuple[Profile, float]:
     method = (method or prof.tau2_method).upper()
     if method not in methods():
         raise InputError(f"unknown method {method!r}; use one of {', '.join(methods())}")
-    level = level / 100 if level > 1 else float(level)
-    if not 0 < level < 1:
-        raise InputError("level must be between 0 and 100")
+    level = numeric.level_fraction(level)
     return dataclasses.replace(
         prof, tau2_method=method, hksj=prof.hksj if hksj is None else bool(hksj),
         exact_j=prof.exact_j if exact is None else exact), level
 
 
+_DATA_ARGS = tuple(n for n in inspect.signature(escalc).parameters
+                   if n not in ("measure", "study", "exact", "data", "slab"))
+
+
 def _effect_sizes(es, measure, exact, study, kwargs) -> EffectSizes:
     if isinstance(es, EffectSizes):
+        if kwargs:
+            raise TypeError(f"pool() got data arguments ({', '.join(kwargs)}) beside "
+                            "EffectSizes; give one or the other")
         return es
-    if es is not None:
-        raise TypeError("the first argument must be EffectSizes (from escalc) or None")
+    if isinstance(es, pd.DataFrame):
+        if not kwargs:  # metafor: escalc() output has yi and vi columns
+            if not {"yi", "vi"} <= set(es.columns):
+                raise TypeError("pool(df) needs the column names of the data, e.g. "
+                                "pool(df, yi='yi', vi='vi') or ai=, n1i=, ... (columns found: "
+                                f"{', '.join(map(str, es.columns))})")
+            kwargs = {"yi": "yi", "vi": "vi"}
+        if study is None and "study" in es.columns:  # escalc's to_frame() has the labels
+            study = "study"
+        kwargs["data"] = es
+    elif es is not None:
+        raise TypeError("pool() needs EffectSizes (from escalc), a DataFrame with column names "
+                        f"(pool(df, yi='yi', vi='vi')), or keyword data, not {type(es).__name__}")
+    if study is not None:
+        kwargs["study"] = study
     if measure is None:
         measure = "GEN" if "yi" in kwargs else (
             "OR" if "ai" in kwargs else "SMD")
     if measure.upper() == "SMD":
         kwargs.setdefault("exact", exact)
-    return escalc(measure, study=study, **kwargs)
+    return escalc(measure, **kwargs)
 
 
 def _usable_studies(es: EffectSizes) -> _Studies:
@@ -506,7 +589,8 @@ def _usable_studies(es: EffectSizes) -> _Studies:
     return _Studies(es.yi[ok], es.vi[ok],
                     tuple(s for s, keep in zip(es.study, ok, strict=True) if keep),
                     es.arms[ok].reset_index(drop=True) if es.arms is not None else None,
-                    tuple(excluded), tuple(notes))
+                    tuple(excluded), tuple(notes),
+                    es.data[ok].reset_index(drop=True) if es.data is not None else None)
 
 
 def _q_around_mh(st: _Studies, measure: str) -> tuple[float, float]:
@@ -569,7 +653,10 @@ def _heterogeneity(st: _Studies, fitted: _Fitted, prof: Profile, level: float) -
         Q_p = float(stats.chi2.sf(Q, k - 1)) if k > 1 else math.nan
     I2, H2 = f.I2, f.H2
     if prof.i2_from_q:
+        # RevMan 5 / meta: H = max(1, sqrt(Q / df)), so H2 >= 1 as I2 = 1 - 1 / H2 >= 0
+        # (tests/fixtures/meta_revman5.json, checked in tests/results/test_api_conventions.py)
         I2, H2 = numeric.i2_from_q(Q, k - 1), numeric.h2_from_q(Q, k - 1)
+        H2 = max(1.0, H2) if not math.isnan(H2) else H2
     return _Heterogeneity(Q, Q_p, I2, H2, (t_lo, t_hi), I2_ci, H2_ci)
 
 
@@ -603,7 +690,7 @@ def _build(es, st, prof, level, fitted, t, het, pi, profile) -> MetaResult:
         I2=het.I2, I2_ci=het.I2_ci, H2=het.H2, H2_ci=het.H2_ci, Q=het.Q, Q_df=f.QE_df,
         Q_p=het.Q_p, studies=st.studies, yi=st.y, vi=st.v, weights=_percent(f.weights),
         excluded=st.excluded, notes=tuple(notes), arms=st.arms,
-        options=dataclasses.replace(prof, q_around_mh=fitted.q_mh is not None),
+        options=dataclasses.replace(prof, q_around_mh=fitted.q_mh is not None), data=st.data,
     )
 
 
@@ -618,6 +705,7 @@ def pool(
     study: Sequence | None = None,
     exact: bool | None = None,
     tau2: float | None = None,
+    test: str | None = None,
     **data,
 ) -> MetaResult:
     """Pool studies in one call, with metafor's defaults.
@@ -625,9 +713,13 @@ def pool(
     Parameters
     ----------
     es
-        Effect sizes from :func:`acu_meta.effects.escalc`; or leave it out and pass the data as
-        keyword arguments (``yi``/``vi``/``sei``, ``m1i``/``sd1i``/``n1i``/..., or
-        ``ai``/``n1i``/``ci``/``n2i``) with ``measure``.
+        Effect sizes from :func:`acu_meta.effects.escalc`; or a DataFrame with the column names
+        as keyword arguments, as metafor's ``data=`` (``pool(df, yi="yi", vi="vi")``,
+        ``pool(df, measure="RR", ai="tpos", ...)``; ``pool(df)`` reads columns yi and vi); or
+        leave it out and pass the data as keyword arguments (``yi``/``vi``/``sei``,
+        ``m1i``/``sd1i``/``n1i``/..., or ``ai``/``n1i``/``ci``/``n2i``) with ``measure``. Any
+        other keyword raises TypeError (naming the argument meant, e.g. ``method=`` for
+        ``tau2_method=``).
     measure
         MD, SMD, ROM, RR, OR, RD, PETO or GEN (defaults: GEN for yi, OR for counts, SMD for means).
     method
@@ -642,6 +734,8 @@ def pool(
         Hedges' J of the SMD: exact (True) or approximate (False); default from the profile.
     tau2
         Fix tau2 at this value instead of estimating it.
+    test
+        metafor's name for ``hksj``: ``"z"`` or ``"knha"``.
 
     Returns
     -------
@@ -654,6 +748,8 @@ def pool(
     (``tests/models/test_metafor_reference.py``): closed forms to 1e-10, iterative estimators to
     1e-8; the profiles in ``tests/models/test_models_properties.py``.
     """
+    check_kwargs("pool", data, _DATA_ARGS)
+    hksj = hksj_from_test(test, hksj)
     prof, level = _setup(method, hksj, profile, exact, level)
     es = _effect_sizes(es, measure, prof.exact_j, study, dict(data))
     if prof.tau2_method in ("MH", "PETO"):
@@ -698,4 +794,5 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
         studies=es.study, yi=r.yi, vi=r.vi, weights=r.weights, excluded=tuple(excluded),
         notes=tuple(notes), arms=es.arms,
         options=dataclasses.replace(prof, hksj=False, q_around_mh=False, i2_from_q=False),
+        data=es.data,
     )
