@@ -44,6 +44,7 @@ metafor-reference:
 	Rscript validation/metafor/plots_reference.R
 	Rscript validation/metafor/network_reference.R
 	Rscript validation/metafor/sensitivity_reference.R
+	Rscript validation/metafor/api_reference.R
 	Rscript validation/metafor/gaps_reference.R
 	git diff --exit-code -- tests/fixtures/metafor_reference.json tests/fixtures/metafor_baujat.json \
 	  tests/fixtures/metafor_network.json tests/fixtures/network_arms \
