@@ -48,7 +48,8 @@ metafor-reference:
 	Rscript validation/metafor/gaps_reference.R
 	git diff --exit-code -- tests/fixtures/metafor_reference.json tests/fixtures/metafor_baujat.json \
 	  tests/fixtures/metafor_network.json tests/fixtures/network_arms \
-	  tests/fixtures/metafor_sensitivity.json tests/fixtures/metafor_gaps.json
+	  tests/fixtures/metafor_sensitivity.json tests/fixtures/metafor_gaps.json \
+	  tests/fixtures/metafor_api.json
 
 # Regenerate the meta / netmeta reference values the same way (needs, besides metafor and metadat,
 # meta 8.3 and netmeta 3.3 in a private R library; see validation/meta/README.md):
