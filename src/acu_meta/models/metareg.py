@@ -122,8 +122,9 @@ def fit_statistics(r: RegFit, y, v) -> FitStatistics:
         ll += 0.5 * float(np.linalg.slogdet(r.Xc.T @ r.Xc)[1])
     parms = f.p + (0 if registry.get(f.method).kind == "fixed" else 1)
     n = f.k - f.p if reml else f.k
-    return FitStatistics(float(ll), parms, -2 * ll + 2 * parms, -2 * ll + parms * math.log(n),
-                         reml)
+    # k = p under REML: log(0), BIC undefined (R gives -Inf); NaN, never an exception
+    bic = -2 * ll + parms * math.log(n) if n > 0 else math.nan
+    return FitStatistics(float(ll), parms, -2 * ll + 2 * parms, bic, reml)
 
 
 @dataclass(frozen=True)
