@@ -12,6 +12,7 @@ from ._shape import PooledResult, PooledRow, StudyRows, SubgroupedResult, Unpool
 from .batch import BatchResult, GoshResult, gosh, pool_many
 from .bayes import BayesNetworkResult, BayesResult, bayes, bayes_network
 from .meta import PROFILES, Homogeneity, MetaResult, Profile, methods, pool
+from .method_table import MethodRow, MethodTable
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
 from .sensitivity import (
     BIAS_KEYS,
@@ -42,6 +43,8 @@ from .sensitivity import (
 __all__ = [
     "BayesNetworkResult",
     "BayesResult",
+    "MethodRow",
+    "MethodTable",
     "bayes",
     "bayes_network",
     "BatchResult",
