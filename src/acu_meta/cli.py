@@ -212,6 +212,9 @@ def _write_reports(reports: Path, where) -> dict:
     md += "\n".join(to_markdown(approx).splitlines()[9:])
     (reports / "reproduction.md").write_text(md, encoding="utf-8")
     article_claims.claims(where).to_csv(reports / "article-claims.csv", index=False)
+    from .analyses.answer import write_answer
+
+    write_answer(reports, where)  # reports/answer.md, generated (issue #13)
     return {"tables": len(data.list_datasets(where)), "checks": report.summary(),
             "targets": to_frame(targets)}
 
@@ -236,6 +239,7 @@ def _cmd_reproduce(args) -> int:
     print(f"reproduction: {len(frame)} targets ("
           + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("exact", "consistent", "discrepancy"))
           + f") -> {reports / 'reproduction.csv'}")
+    print(f"answer -> {reports / 'answer.md'}")
     print(f"figures: {len(figs)} files -> {out / 'figures'}")
     if examples is None:
         print("figures of the example CSVs skipped (--data without --examples)")

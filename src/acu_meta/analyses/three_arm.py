@@ -457,13 +457,18 @@ def figures(where=None) -> dict:
 
     net = network_model(where)
     figs["three_arm_network_graph"] = network_graph(net)
+    figs["three_arm_split_network_graph"] = network_graph(network_model(where, nodes="split"))
     figs["three_arm_network_forest"] = network_forest(
         net, favours=("Favours usual care", "Favours treatment"),
-        title="Network (GERAC + Cherkin): each treatment vs usual care, SMD, positive = benefit")
+        title="Network (GERAC + Cherkin, function): each treatment vs usual care, SMD, "
+              "positive = benefit")
     rows = madsen2009_rows(where)
     k_all = int(data.load("pooled", where).set_index("pooled_id").loc[MADSEN_POOLED, "k_trials"])
     figs["madsen2009_rows_funnel"] = funnel(
         rows, xlabel=f"SMD (acupuncture vs placebo acupuncture; {rows.k} of {k_all} rows)")
+    from .answer import figures as stack_figures  # the interval stacks (issue #13)
+
+    figs.update(stack_figures(where))
     return figs
 
 

@@ -38,9 +38,9 @@ def interval_stack(table: MethodTable, ax=None, title: str | None = None,
     n = len(lines)
     with house_style():
         if ax is None:
-            fig = Figure(figsize=(7.6, _ROW_IN * (n + 3)))
-            ax = fig.add_axes((0.36, 1.3 * _ROW_IN / (_ROW_IN * (n + 3)), 0.44,
-                               1 - 2.2 * _ROW_IN / (_ROW_IN * (n + 3))))
+            height = _ROW_IN * (n + 4)
+            fig = Figure(figsize=(8.0, height))
+            ax = fig.add_axes((0.36, 2.4 * _ROW_IN / height, 0.42, 1 - 3.4 * _ROW_IN / height))
         fig = ax.figure
         i = 0
         lo_all, hi_all = [], []
