@@ -45,6 +45,13 @@ PLANTED = [
       ("pooled", 0, "ci_high", "1.65"), ("pooled", 0, "z", "3.89")],
      "pooled_vs_rows", "discrepancy"),
     ([("pooled", 0, "n_treat", "99")], "pooled_vs_rows", "inconsistent"),
+    ([("arm_types", 0, "arm_class", "control"), ("arm_types", 0, "control_type", "usual_care")],
+     "evidence_structure", "inconsistent"),
+    ([("arm_types", 1, "sham_type", "not_applicable")], "evidence_structure", "inconsistent"),
+    ([("risk_of_bias", 6, "study_id", "review1")], "evidence_structure",
+     "inconsistent"),
+    ([("analysed_counts", 0, "n_analysed", "201")], "evidence_structure", "inconsistent"),
+    ([("trial_outcomes", 1, "timepoint", "9wk")], "evidence_structure", "note"),
 ]
 
 
