@@ -401,7 +401,7 @@ def test_split_nodes_each_rest_on_one_trial():
     trials); the lumped network uses both trials."""
     nt = answer.node_table().set_index(["nodes", "comparison"])
     assert nt.attrs["tau2"]["split"] == 0.0
-    tab = three_arm.network_contrast_table(nodes="split")
+    tab = three_arm.network_contrast_table(node_set="split")
     direct = {f"{r.treat1} vs {r.treat2}": (r.yi, r.study) for r in tab.itertuples()}
     assert len(direct) == 6
     for comp, (want, study) in direct.items():

@@ -113,12 +113,12 @@ def _bayes_rows(t: pd.DataFrame) -> list[MethodRow]:
     return rows
 
 
-def network_fits(where=None, outcome: str = PRIMARY, nodes: str = "lumped"):
+def network_fits(where=None, outcome: str = PRIMARY, node_set: str = "lumped"):
     """The frequentist (REML) and exact Bayesian (tau ~ half-normal(0.5)) network models of
     one outcome set and node set: ``(NetworkResult, BayesNetwork)``."""
-    table = three_arm.network_contrast_table(where, outcome, nodes)
-    freq = three_arm.network_model(where, outcome=outcome, nodes=nodes)
-    ref = "usual_care" if nodes == "lumped" else "verum"
+    table = three_arm.network_contrast_table(where, outcome, node_set)
+    freq = three_arm.network_model(where, outcome=outcome, node_set=node_set)
+    ref = "usual_care" if node_set == "lumped" else "verum"
     c, order = contrasts_from_table(table.study, table.treat1, table.treat2, table.yi, table.vi,
                                     table["cov"], measure="SMD", reference=ref)
     with warnings.catch_warnings():
@@ -132,7 +132,7 @@ def _network_rows(comparison: str, where, outcome: str, bayesian: bool) -> list[
     if bayesian:
         freq, bn = network_fits(where, outcome, "lumped")
     else:
-        freq, bn = three_arm.network_model(where, outcome=outcome, nodes="lumped"), None
+        freq, bn = three_arm.network_model(where, outcome=outcome, node_set="lumped"), None
     lg = freq.league().set_index(["treatment1", "treatment2"]).loc[(a, b_)]
     rows = [MethodRow("network", "Network, REML", float(lg.estimate), float(lg.ci_low),
                       float(lg.ci_high), detail=f"lumped nodes, tau2 = {freq.tau2:.3f}, z")]
@@ -229,12 +229,12 @@ def two_trials_sentence(table: MethodTable) -> str:
 
 _SPLIT_PAIRS = (
     ("verum", "sham_penetrating", "GERAC 2007"),
-    ("verum", "sham_nonpenetrating", "Cherkin 2009"),
+    ("verum", "sham_non_penetrating", "Cherkin 2009"),
     ("sham_penetrating", "guideline_care", "GERAC 2007"),
-    ("sham_nonpenetrating", "usual_care", "Cherkin 2009"),
+    ("sham_non_penetrating", "usual_care", "Cherkin 2009"),
     ("verum", "guideline_care", "GERAC 2007"),
     ("verum", "usual_care", "Cherkin 2009"),
-    ("sham_penetrating", "sham_nonpenetrating", "both, indirectly through verum"),
+    ("sham_penetrating", "sham_non_penetrating", "both, indirectly through verum"),
 )
 
 
@@ -244,14 +244,14 @@ def node_table(where=None, outcome: str = PRIMARY) -> pd.DataFrame:
     verum rests on one trial, so each direct comparison is that trial's own estimate and tau2
     cannot be estimated (no comparison has two trials)."""
     rows = []
-    lumped = three_arm.network_model(where, outcome=outcome, nodes="lumped")
+    lumped = three_arm.network_model(where, outcome=outcome, node_set="lumped")
     lg = lumped.league().set_index(["treatment1", "treatment2"])
     for a, b in _NETWORK_PAIR.values():
         r = lg.loc[(a, b)]
         rows.append({"nodes": "lumped", "comparison": f"{a} vs {b}", "estimate": r.estimate,
                      "ci_low": r.ci_low, "ci_high": r.ci_high,
                      "rests on": "GERAC 2007 and Cherkin 2009"})
-    split = three_arm.network_model(where, outcome=outcome, nodes="split")
+    split = three_arm.network_model(where, outcome=outcome, node_set="split")
     lg = split.league().set_index(["treatment1", "treatment2"])
     for a, b, trial in _SPLIT_PAIRS:
         r = lg.loc[(a, b)]
@@ -263,10 +263,22 @@ def node_table(where=None, outcome: str = PRIMARY) -> pd.DataFrame:
     return out
 
 
-def node_descriptions() -> pd.DataFrame:
+def _sham_type_sentence(nt: pd.DataFrame, where=None) -> str:
+    """The split network's penetrating vs non-penetrating sham beside Vickers 2018 Table 8."""
+    r = nt.set_index(["nodes", "comparison"]).loc[("split",
+                                                   "sham_penetrating vs sham_non_penetrating")]
+    v = data.load("pooled", where).set_index("pooled_id").loc["v2018_t8_01"]
+    return (f"Penetrating vs non-penetrating sham, indirectly through verum (GERAC's and "
+            f"Cherkin's own contrasts, one trial each): {r.estimate:.2f} ({r.ci_low:.2f} to "
+            f"{r.ci_high:.2f}) on function; Vickers 2018 Table 8, all chronic pain: "
+            f"{v.estimate} ({v.ci_low} to {v.ci_high}) for penetrating vs non-penetrating and "
+            f"non-needle sham (negative = the penetrating sham is closer to verum).")
+
+
+def node_descriptions(where=None) -> pd.DataFrame:
     """Each trial arm with its lumped and split node and its description."""
     return pd.DataFrame([{"trial": s, "arm": r, "lumped node": v[0], "split node": v[1],
-                          "intervention": v[2]} for (s, r), v in three_arm.NODES.items()])
+                          "intervention": v[2]} for (s, r), v in three_arm.nodes(where).items()])
 
 
 # ----------------------------------------------------------------------------- flags
@@ -286,14 +298,33 @@ def uninformative_summaries() -> tuple[str, ...]:
 
 # ----------------------------------------------------------------------------- certainty
 
-def certainty(where=None) -> pd.DataFrame | None:
-    """GRADE-style ratings per comparison from :mod:`acu_meta.analyses.certainty` (issue #13
-    item 5), or None while that module is not available."""
-    try:
-        from . import certainty as _certainty  # noqa: PLC0415
-    except ImportError:
-        return None
-    return _certainty.ratings(where)
+def certainty_ratings(where=None):
+    """The GRADE-style ratings of :mod:`acu_meta.analyses.certainty` for the primary outcome
+    (function, end of treatment, REML + HKSJ interval against the MID of SMD 0.2), a
+    :class:`~acu_meta.analyses.certainty.CertaintyTable`."""
+
+    return _rate_all(where)
+
+
+@functools.lru_cache(maxsize=8)
+def _rate_all(where):
+    from . import certainty as _certainty
+
+    return _certainty.rate_all("function", "end_of_treatment", where=where)
+
+
+def certainty(where=None) -> pd.DataFrame:
+    """Per comparison (this module's names): the acu_meta rating, the downgrades by domain,
+    and Mu 2020's own rating ("not transcribed" where the source sheet has a gap)."""
+    rows = []
+    for r in certainty_ratings(where).ratings:
+        down = ", ".join(f"{d} -{n}" for d, n in r.downgrades.items() if n)
+        rows.append({"comparison": r.comparison.replace("_", " "), "rating": r.rating,
+                     "downgrades": down or "none",
+                     "Mu 2020": r.review_rating if r.review_rating else "not transcribed",
+                     "interval rated": f"{r.estimate:.2f} ({r.ci[0]:.2f} to {r.ci[1]:.2f})",
+                     "MID": f"{r.mid.value:g} {r.mid.scale}"})
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- published
@@ -432,11 +463,11 @@ def plain_sentence(comparison: str, table: MethodTable) -> str:
     pooled = [r for r in table.rows if r.group != "trial"]
     sure = [r.method for r in pooled if _excludes_zero(r)]
     if sure and not _excludes_zero(hk):
-        s += (f"; {len(sure)} of {len(pooled)} intervals exclude no difference ("
-              f"{', '.join(sure)}), the fixed-effect one ({fe.ci_low:.2f} to {fe.ci_high:.2f}) "
-              f"by assuming that both trials measure one common effect")
+        s += (f"; {len(sure)} of {len(pooled)} intervals exclude 0 ({'; '.join(sure)}), the "
+              f"fixed-effect one ({fe.ci_low:.2f} to {fe.ci_high:.2f}) by assuming that both "
+              f"trials measure one common effect")
     elif not sure:
-        s += "; no method excludes no difference"
+        s += "; no method's interval excludes 0"
     return s + "."
 
 
@@ -445,16 +476,13 @@ _QUESTION = {"verum vs sham": "Specific effect of real needling (verum vs sham)"
              "verum vs usual care": "Acupuncture vs usual care"}
 
 
-def _certainty_line(cert, comparison: str) -> str:
-    if cert is None:
-        return ("Certainty: the GRADE-style rating (issue #13 item 5) is not available in this "
-                "build.")
+def _certainty_line(cert: pd.DataFrame, comparison: str) -> str:
     rows = cert[cert.comparison == comparison]
     if rows.empty:
         return "Certainty: not rated."
     r = rows.iloc[0]
-    reasons = f" ({r.reasons})" if "reasons" in rows.columns and str(r.reasons) else ""
-    return f"Certainty: **{r.rating}**{reasons}."
+    return (f"Certainty (GRADE-style): **{r.rating}** (downgraded for {r.downgrades}; MID "
+            f"{r.MID}); Mu 2020: {r['Mu 2020']}.")
 
 
 def readme_section(where=None) -> str:
@@ -514,16 +542,17 @@ def answer_markdown(where=None) -> str:
     nt = node_table(where)
     tau2 = nt.attrs["tau2"]
     parts += ["## Nodes: lumped and split", "",
-              _frame_md(node_descriptions()), "",
+              _frame_md(node_descriptions(where)), "",
               _frame_md(nt), "",
               f"Lumped network tau2 = {tau2['lumped']:.3f}; split network tau2 = "
               f"{tau2['split']:.3f}. In the split network each sham and each control node "
               f"rests on one trial (GERAC's penetrating sham and guideline care, Cherkin's "
               f"non-penetrating sham and usual care), so no comparison has two trials and the "
-              f"between-trial variance cannot be estimated.", ""]
+              f"between-trial variance cannot be estimated.", "", _sham_type_sentence(nt, where),
+              ""]
     parts += ["## Not shown, and why", "", *(f"- {s}" for s in uninformative_summaries()), ""]
-    if cert is not None:
-        parts += ["## Certainty (GRADE-style)", "", _frame_md(cert), ""]
+    parts += ["## Certainty (GRADE-style)", "", _frame_md(cert), "",
+              *(f"```\n{r.summary()}\n```\n" for r in certainty_ratings(where).ratings)]
     pt = published_table(where)
     parts += ["## Beside the published meta-analyses", "",
               _frame_md(pt[["source", "comparison", "estimate", "ci_low", "ci_high",

@@ -26,8 +26,9 @@ with SDs but no per-arm n (unequal allocation), and its printed CI for acupunctu
 list is not centred (``reports/data-checks.md``). Its printed differences are reproduction
 targets.
 
-Nodes (:data:`NODES`): the lumped network joins GERAC's penetrating minimal needling at
-non-acupuncture points and Cherkin's non-penetrating toothpick into one ``sham``, and GERAC's
+Nodes (:func:`nodes`, from ``data/arm_types.csv``): the lumped network joins GERAC's
+penetrating minimal needling at non-acupuncture points and Cherkin's non-penetrating toothpick
+into one ``sham``, and GERAC's
 guideline-based conventional care and Cherkin's usual care into one ``usual_care``; the split
 network keeps the four apart, so each split node rests on one trial.
 
@@ -98,20 +99,28 @@ OUTCOME_SETS: dict[str, OutcomeSet] = {o.key: o for o in (
 )}
 PRIMARY = "function_eot"
 
-#: Arm -> network node, lumped and split: (study, arm) -> (lumped node, split node, description).
-NODES: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("GERAC 2007", "verum"): ("verum", "verum", "verum acupuncture"),
-    ("GERAC 2007", "sham"): ("sham", "sham_penetrating",
-                             "sham: penetrating minimal needling at non-acupuncture points"),
-    ("GERAC 2007", "no_acupuncture"): ("usual_care", "guideline_care",
-                                       "conventional (guideline-based) therapy"),
-    ("Cherkin 2009", "verum"): ("verum", "verum",
-                                "individualized + standardized acupuncture (combined)"),
-    ("Cherkin 2009", "sham"): ("sham", "sham_nonpenetrating",
-                               "simulated: toothpick in a needle guide tube, no skin "
-                               "penetration"),
-    ("Cherkin 2009", "no_acupuncture"): ("usual_care", "usual_care", "usual care"),
-}
+_STUDY = {"haake2007": "GERAC 2007", "cherkin2009": "Cherkin 2009"}
+_ROLE_OF_CLASS = {"verum": "verum", "sham": "sham", "control": "no_acupuncture"}
+
+
+def nodes(where=None) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(trial, role) -> (lumped node, split node, intervention as described), read from the
+    evidence structure (:func:`acu_meta.data.evidence.arms`: ``data/arm_types.csv``). Cherkin's
+    two verum arms form one verum group (their descriptions joined)."""
+    from ..data import evidence
+
+    a = evidence.arms(where=where)
+    out: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for r in a[a.study_id.isin(list(_STUDY))].itertuples():
+        key = (_STUDY[r.study_id], _ROLE_OF_CLASS[r.arm_class])
+        if key in out:
+            lumped, split, text = out[key]
+            out[key] = (lumped, split, f"{text} + {r.intervention}")
+        else:
+            out[key] = (r.node_lumped, r.node_split, r.intervention)
+    return out
+
+
 NODE_SETS = ("lumped", "split")
 _LOWER_IS_BETTER = {"hfaq": False, "rmdq": True, "cpgs_pain": True}
 _LABEL = {"hfaq": "HFAQ", "rmdq": "RMDQ", "cpgs_pain": "CPGS pain"}
@@ -278,10 +287,11 @@ def network_arms(where=None, verum: str = "combined", outcome: str = "pain_rmdq_
             raise ValueError(f"outcome set {outcome!r} is not continuous in every trial; use "
                              "network_contrast_table")
         sign = np.where(rows.lower_is_better.astype(bool), -1.0, 1.0)
+        node_of = nodes(where)
         return pd.DataFrame({"study": rows.study,
-                             "treatment": [NODES[(s, r)][0] for s, r in zip(rows.study,
-                                                                          rows.role,
-                                                                          strict=True)],
+                             "treatment": [node_of[(s, r)][0] for s, r in zip(rows.study,
+                                                                            rows.role,
+                                                                            strict=True)],
                              "mean": sign * rows["mean"].astype(float), "sd": rows.sd,
                              "n": rows.n})
     ao = data.load("arm_outcomes", where)
@@ -313,7 +323,7 @@ def network_arms(where=None, verum: str = "combined", outcome: str = "pain_rmdq_
     return pd.DataFrame(rows)
 
 
-def network_contrast_table(where=None, outcome: str = PRIMARY, nodes: str = "lumped"
+def network_contrast_table(where=None, outcome: str = PRIMARY, node_set: str = "lumped"
                            ) -> pd.DataFrame:
     """Contrast rows (study, treat1, treat2, yi, vi, cov) of one outcome set for the network
     models, each trial's arms against its no-acupuncture arm (SMD, positive = benefit with
@@ -322,15 +332,16 @@ def network_contrast_table(where=None, outcome: str = PRIMARY, nodes: str = "lum
     Continuous outcomes: the SMD block of :func:`acu_meta.models.network.contrasts_from_arms`
     (means negated where lower is better). GERAC's responders: log odds ratios and their
     covariance (the shared arm's 1/a + 1/b) scaled by sqrt(3)/pi and 3/pi^2 (Chinn 2000).
-    ``nodes``: "lumped" or "split" (:data:`NODES`)."""
-    if nodes not in NODE_SETS:
+    ``node_set``: "lumped" or "split" (:func:`nodes`)."""
+    if node_set not in NODE_SETS:
         raise ValueError(f"nodes must be one of {', '.join(NODE_SETS)}")
-    col = 0 if nodes == "lumped" else 1
+    col = 0 if node_set == "lumped" else 1
+    node_of = nodes(where)
     rows = pd.DataFrame(_arm_summaries(where, outcome))
     out = []
     for study, g in rows.groupby("study", sort=False):
         g = g.set_index("role").loc[["no_acupuncture", "verum", "sham"]]
-        trt = [NODES[(study, r)][col] for r in g.index]
+        trt = [node_of[(study, r)][col] for r in g.index]
         if (g.kind == "binary").all():
             c, _ = contrasts_from_arms("OR", [study] * 3, trt, events=g.events.to_numpy(float),
                                        n=g.n.to_numpy(float), reference=trt[0])
@@ -350,10 +361,10 @@ def network_contrast_table(where=None, outcome: str = PRIMARY, nodes: str = "lum
 
 
 def network_model(where=None, verum: str = "combined", method: str = "REML",
-                  outcome: str = PRIMARY, nodes: str = "lumped"):
+                  outcome: str = PRIMARY, node_set: str = "lumped"):
     """Network meta-analysis (SMD, positive = benefit) of GERAC and Cherkin.
 
-    Fits :func:`network_contrast_table` of the outcome set with the ``nodes`` ("lumped":
+    Fits :func:`network_contrast_table` of the outcome set with the ``node_set`` ("lumped":
     reference usual care; "split": reference verum, the one node both trials share).
     ``verum="separate"`` instead fits the former arm-level coding with Cherkin's two verum arms
     and GERAC's verum as separate nodes (:func:`network_arms`; GERAC CPGS pain with Cherkin
@@ -365,10 +376,11 @@ def network_model(where=None, verum: str = "combined", method: str = "REML",
                        reference="usual_care", larger_is_better=True)
     if verum != "combined":
         raise ValueError("verum must be 'combined' or 'separate'")
-    ref = "usual_care" if nodes == "lumped" else "verum"
+    ref = "usual_care" if node_set == "lumped" else "verum"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return network_contrasts(network_contrast_table(where, outcome, nodes), measure="SMD",
+        return network_contrasts(network_contrast_table(where, outcome, node_set),
+                                 measure="SMD",
                                  method=method, reference=ref, larger_is_better=True)
 
 
@@ -457,7 +469,7 @@ def figures(where=None) -> dict:
 
     net = network_model(where)
     figs["three_arm_network_graph"] = network_graph(net)
-    figs["three_arm_split_network_graph"] = network_graph(network_model(where, nodes="split"))
+    figs["three_arm_split_network_graph"] = network_graph(network_model(where, node_set="split"))
     figs["three_arm_network_forest"] = network_forest(
         net, favours=("Favours usual care", "Favours treatment"),
         title="Network (GERAC + Cherkin, function): each treatment vs usual care, SMD, "
