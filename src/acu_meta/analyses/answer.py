@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -414,7 +415,8 @@ def published_table(where=None, outcome: str = PRIMARY) -> pd.DataFrame:
         if sign < 0:
             e, lo, hi = -e, -hi, -lo
         fill = {**fvals, "k": _fmt_int(row.k_trials), "n": _fmt_int(row.n_patients)}
-        c = {key: val.format(**fill) for key, val in ctx.items()}
+        c = {key: re.sub(r" \( (patients|participants)\)", "", val.format(**fill))
+             for key, val in ctx.items()}  # no count printed: say nothing
         differs = [key for key in OUR_CONTEXT if c[key] != OUR_CONTEXT[key]]
         prov = f"{row.source_id}, {row.location} ({row.label})"
         if pid.startswith("mu2020"):
@@ -509,6 +511,13 @@ def readme_section(where=None) -> str:
             cells.append(f"{r.estimate:.2f} ({r.ci_low:.2f}, {r.ci_high:.2f})")
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
     lines += ["", *(f"- {t.notes[-1]} ({c})" for c, t in tables.items())]
+    pt = published_table(where)
+    lines += ["", "Beside the published syntheses (details in `reports/answer.md`): "
+              + "; ".join(f"{r.source} {r.comparison} {r.estimate:.2f} ({r.ci_low:.2f} to "
+                          f"{r.ci_high:.2f}), {r.condition}, {r.trials}"
+                          for r in pt[pt.source != "acu_meta (this answer)"].itertuples())
+              + ". None of them is like this answer in condition, outcome, time and trials "
+                "at once (column `differs`)."]
     return "\n".join(lines)
 
 
