@@ -374,7 +374,7 @@ _PUBLISHED = (
     ("madsen2009_placebo_noacu", "sham vs usual care", -1,
      {"condition": "pain, various conditions", "population": "three-armed trials, aggregate",
       "adjustment": "random effects (RevMan 5)", "outcome": "pain",
-      "time": "not on the source sheet", "trials": "not printed for this analysis"}),
+      "time": "not on the source sheet", "trials": "number of trials not printed"}),
     ("linde2010_sham_noacu", "sham vs usual care", -1,
      {"condition": "any condition", "population": "trials with sham and no-acupuncture arms",
       "adjustment": "random effects", "outcome": "continuous outcome of each trial",
@@ -512,12 +512,13 @@ def readme_section(where=None) -> str:
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
     lines += ["", *(f"- {t.notes[-1]} ({c})" for c, t in tables.items())]
     pt = published_table(where)
+    n_min = min(len(d.split(", ")) for d in pt.differs[pt.source != "acu_meta (this answer)"])
     lines += ["", "Beside the published syntheses (details in `reports/answer.md`): "
               + "; ".join(f"{r.source} {r.comparison} {r.estimate:.2f} ({r.ci_low:.2f} to "
                           f"{r.ci_high:.2f}), {r.condition}, {r.trials}"
                           for r in pt[pt.source != "acu_meta (this answer)"].itertuples())
-              + ". None of them is like this answer in condition, outcome, time and trials "
-                "at once (column `differs`)."]
+              + f". Each differs from this answer in at least {n_min} of "
+                f"{', '.join(OUR_CONTEXT)} (column `differs`)."]
     return "\n".join(lines)
 
 
