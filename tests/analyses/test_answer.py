@@ -396,24 +396,21 @@ def test_every_method_row_is_present(tables):
 
 
 def test_split_nodes_each_rest_on_one_trial():
-    """In the split network every direct comparison is the one trial's own contrast (the
-    network input, second route: the contrast table) and tau2 is 0 (no comparison has two
-    trials); the lumped network uses both trials."""
+    """In the split network (reference verum, the one node both trials share) every verum
+    comparison is the one trial's own SMD (second route: escalc's per-trial contrasts), each
+    sham vs control comparison the difference of that trial's two verum contrasts, and tau2 is
+    0 (no comparison has two trials); the lumped network uses both trials."""
     nt = answer.node_table().set_index(["nodes", "comparison"])
     assert nt.attrs["tau2"]["split"] == 0.0
-    tab = three_arm.network_contrast_table(node_set="split")
-    direct = {f"{r.treat1} vs {r.treat2}": (r.yi, r.study) for r in tab.itertuples()}
-    assert len(direct) == 4  # each trial's verum and sham against its own control
-    for comp, (want, study) in direct.items():
-        row = nt.loc[("split", comp)]
-        assert row.estimate == pytest.approx(want, rel=SAME_ENGINE, abs=SAME_ENGINE)
-        assert row["rests on"] == f"{study} only"
-    for sham, control, study in (("sham_penetrating", "guideline_care", "GERAC 2007"),
-                                 ("sham_non_penetrating", "usual_care", "Cherkin 2009")):
-        want = direct[f"verum vs {control}"][0] - direct[f"{sham} vs {control}"][0]
-        row = nt.loc[("split", f"verum vs {sham}")]
-        assert row.estimate == pytest.approx(want, rel=SAME_ENGINE, abs=SAME_ENGINE)
-        assert row["rests on"] == f"{study} only"
+    tc = {c: three_arm.trial_contrasts(c).set_index("study").smd for c in three_arm.COMPARISONS}
+    for study, sham, control in (("GERAC 2007", "sham_penetrating", "guideline_care"),
+                                 ("Cherkin 2009", "sham_non_penetrating", "usual_care")):
+        vs_sham, vs_control = tc["verum vs sham"][study], tc["verum vs usual care"][study]
+        for comp, want in ((f"verum vs {sham}", vs_sham), (f"verum vs {control}", vs_control),
+                           (f"{sham} vs {control}", vs_control - vs_sham)):
+            row = nt.loc[("split", comp)]
+            assert row.estimate == pytest.approx(want, rel=SAME_ENGINE, abs=SAME_ENGINE), comp
+            assert row["rests on"] == f"{study} only"
     assert (nt.loc["lumped"]["rests on"] == "GERAC 2007 and Cherkin 2009").all()
 
 

@@ -263,8 +263,8 @@ def specific_vs_nonspecific(where=None, outcome: str = PRIMARY) -> dict:
             "non-specific (sham vs usual care)": (s.estimate, s.ci_low, s.ci_high)}
 
 
-def network_arms(where=None, verum: str = "combined", outcome: str = "pain_rmdq_legacy"
-                 ) -> pd.DataFrame:
+def network_arms(where=None, verum: str = "combined", outcome: str = "pain_rmdq_legacy",
+                 node_set: str = "lumped") -> pd.DataFrame:
     """Arm-level rows (study, treatment, mean, sd, n) for the lumped network of GERAC and
     Cherkin on continuous outcomes.
 
@@ -288,8 +288,9 @@ def network_arms(where=None, verum: str = "combined", outcome: str = "pain_rmdq_
                              "network_contrast_table")
         sign = np.where(rows.lower_is_better.astype(bool), -1.0, 1.0)
         node_of = nodes(where)
+        col = 0 if node_set == "lumped" else 1
         return pd.DataFrame({"study": rows.study,
-                             "treatment": [node_of[(s, r)][0] for s, r in zip(rows.study,
+                             "treatment": [node_of[(s, r)][col] for s, r in zip(rows.study,
                                                                             rows.role,
                                                                             strict=True)],
                              "mean": sign * rows["mean"].astype(float), "sd": rows.sd,
@@ -377,6 +378,10 @@ def network_model(where=None, verum: str = "combined", method: str = "REML",
     if verum != "combined":
         raise ValueError("verum must be 'combined' or 'separate'")
     ref = "usual_care" if node_set == "lumped" else "verum"
+    if all(r["kind"] == "continuous" for r in _arm_summaries(where, outcome)):
+        # arm-level input (the same SMD contrasts; keeps the arms' n for the network graph)
+        return network(network_arms(where, outcome=outcome, node_set=node_set), measure="SMD",
+                       method=method, reference=ref, larger_is_better=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return network_contrasts(network_contrast_table(where, outcome, node_set),
