@@ -48,6 +48,7 @@ import pandas as pd
 
 from .. import data
 from ..effects import escalc
+from ..models import _bayes_priors as P
 from ..models.bayes_network import bayes_network as _bayes_network
 from ..models.network import contrasts_from_table
 from ..numeric import z_crit
@@ -103,11 +104,24 @@ def _pairwise_rows(t: pd.DataFrame) -> tuple[list[MethodRow], dict]:
     return rows, {"fe": fe, "wald": wald, "hksj": hk, "adhoc": adhoc}
 
 
-def _bayes_rows(t: pd.DataFrame) -> list[MethodRow]:
+def tau_prior(spec: str, where=None) -> P.TauPrior:
+    """The prior *spec* of :data:`BAYES_PRIORS`; a literature prior is read from
+    ``heterogeneity_priors.csv`` of the data folder *where* (not the default one)."""
+    table = data.load("heterogeneity_priors", where)
+    rows = table[table.prior_id == spec]
+    if rows.empty:
+        return P.parse_tau_prior(spec)
+    r = rows.iloc[0]
+    if r.family != "log-t":  # pragma: no cover - the Rhodes prior is the only one used here
+        raise ValueError(f"prior {spec!r}: family {r.family} is not handled here")
+    return P.log_t_tau2(r.mu, r.sigma, r.df, name=str(r.prior_id))
+
+
+def _bayes_rows(t: pd.DataFrame, where=None) -> list[MethodRow]:
     rows = []
     for label, spec, why in BAYES_PRIORS:
         b = bayes(yi=t.smd.to_numpy(float), vi=t.vi.to_numpy(float), measure="GEN",
-                  study=list(t.study), tau_prior=spec)
+                  study=list(t.study), tau_prior=tau_prior(spec, where))
         lo, hi = b.mu.central
         rows.append(MethodRow("bayesian", label, b.mu.median, lo, hi, "95% CrI",
                               f"posterior median of mu; {why}"))
@@ -124,7 +138,8 @@ def network_fits(where=None, outcome: str = PRIMARY, node_set: str = "lumped"):
                                     table["cov"], measure="SMD", reference=ref)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        b = _bayes_network(c, order, NETWORK_PRIOR, n_draws=_N_DRAWS, seed=1)
+        b = _bayes_network(c, order, tau_prior(NETWORK_PRIOR, where), n_draws=_N_DRAWS,
+                           seed=1)
     return freq, b
 
 
@@ -178,7 +193,7 @@ def _sensitivity_table(comparison: str, where, outcome: str, bayesian: bool) -> 
         notes.append("One trial: nothing is pooled.")
         return MethodTable(comparison, o.label, "SMD", tuple(rows), tuple(notes))
     prow, fits = _pairwise_rows(t)
-    rows += prow + (_bayes_rows(t) if bayesian else [])
+    rows += prow + (_bayes_rows(t, where) if bayesian else [])
     rows += _network_rows(comparison, where, outcome, bayesian)
     hk = fits["hksj"]
     notes.append(f"k = {hk.k}; Q = {hk.Q:.2f} on {hk.Q_df} df (P = {hk.Q_p:.2g}); REML tau2 = "
