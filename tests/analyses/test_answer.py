@@ -460,3 +460,9 @@ def test_committed_answer_md_starts_with_the_readme_section():
     md = (REPO / "reports" / "answer.md").read_text(encoding="utf-8")
     assert answer.readme_section() in md
     assert "## Nodes: lumped and split" in md and "## Beside the published" in md
+
+
+def test_committed_answer_md_is_current(reproduced_dir):
+    """reports/answer.md is what ``acu-meta reproduce`` writes (commit it after a change)."""
+    fresh = (reproduced_dir / "reports" / "answer.md").read_text(encoding="utf-8")
+    assert (REPO / "reports" / "answer.md").read_text(encoding="utf-8") == fresh
