@@ -466,3 +466,34 @@ def test_committed_answer_md_is_current(reproduced_dir):
     """reports/answer.md is what ``acu-meta reproduce`` writes (commit it after a change)."""
     fresh = (reproduced_dir / "reports" / "answer.md").read_text(encoding="utf-8")
     assert (REPO / "reports" / "answer.md").read_text(encoding="utf-8") == fresh
+
+
+def test_perturbing_one_number_moves_exactly_the_tables_it_feeds(tmp_path):
+    """GERAC's sham HFAQ mean at 6 weeks (Table 6, 61.3) set to the verum mean (64.0): the
+    verum-vs-sham and sham-vs-usual-care tables move, verum vs usual care does not, and
+    GERAC's own verum-vs-sham row becomes 0 (frequentist and network rows; fast). The
+    network rows of verum vs usual care move too: the network fits all arms jointly (one
+    tau2), which is what it is for."""
+    import shutil
+
+    folder = tmp_path / "data"
+    shutil.copytree(REPO / "data", folder)
+    path = folder / "arm_outcomes.csv"
+    text = path.read_text()
+    old = "haake2007,sham,hfaq,6wk,value,375,61.3,20.8,"
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, "haake2007,sham,hfaq,6wk,value,375,64.0,20.8,"))
+    moved = set()
+    for comp in three_arm.COMPARISONS:
+        new = answer.sensitivity_table(comp, folder, bayesian=False).conf_int()
+        base = answer.sensitivity_table(comp, bayesian=False).conf_int()
+        for method in base.index:
+            if not np.allclose(new.loc[method], base.loc[method], rtol=0, atol=1e-12):
+                moved.add((comp, method.split(" (")[0]))
+    pairwise = ["GERAC 2007", "Fixed effect", "REML, Wald", "REML, HKSJ",
+                "REML, HKSJ ad hoc"]
+    want = {(c, m) for c in ("verum vs sham", "sham vs usual care") for m in pairwise}
+    want |= {(c, "Network, REML") for c in three_arm.COMPARISONS}
+    assert moved == want
+    row = answer.sensitivity_table("verum vs sham", folder, bayesian=False).rows[0]
+    assert row.method.startswith("GERAC") and abs(row.estimate) < 0.01
