@@ -337,3 +337,30 @@ def test_perturbing_one_rob_judgement_changes_exactly_these_ratings(tmp_path):
             if low[c].rating != gerac[c].rating} == {"verum_vs_usual_care": ("low", "very low")}
     assert [r.downgrades for r in cherkin.ratings] == [r.downgrades for r in low.ratings]
     assert [r.rating for r in cherkin.ratings] == [r.rating for r in low.ratings]
+
+
+def test_inconsistency_from_prediction_interval_alone():
+    # k = 3, equal variances 0.01, Q = 3.5 on 2 df: I2 = 43% (< 50), p = 0.17 (>= 0.10), yet
+    # tau2 = s^2 - v = 0.0175 - 0.01 > 0 widens the prediction interval past the MID 0.5 that
+    # the interval under judgement (0.55 to 0.65) does not reach
+    d = math.sqrt(0.035 / 2)
+    t = _trials([(0.6 - d, 0.01), (0.6, 0.01), (0.6 + d, 0.01)],
+                ids=["haake2007", "cherkin2009", "brinkhaus2006"])
+    r = _rate(t, (0.55, 0.65), mid=C.MID_SMD_MODERATE)
+    het = r.inputs["heterogeneity"]
+    assert close(het["Q"], 3.5, ITERATIVE) and het["I2"] < C.I2_SERIOUS
+    assert het["Q_p"] >= C.Q_P_SERIOUS
+    assert close(het["tau2"], 0.0075, ITERATIVE)  # REML with equal variances: s^2 - v
+    lo, hi = het["pi"]
+    assert lo < 0.5 < hi
+    assert r.downgrades["inconsistency"] == 1
+    assert "prediction interval crosses" in r.domain("inconsistency").reasons[-1]
+    # the same trials judged against MID 0.2: the prediction interval stays above 0.2
+    assert _rate(t, (0.55, 0.65)).downgrades["inconsistency"] == 0
+
+
+def test_rob_domains_match_the_data_dictionary():
+    from acu_meta.data._schema import read_package
+
+    enum = read_package()["risk_of_bias"].field("domain").enum
+    assert tuple(enum) == C.ROB_DOMAINS == ROB_DOMAINS

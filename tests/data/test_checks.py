@@ -168,3 +168,10 @@ def test_unqualified_total_against_other_sources(tmp_path):
 def test_brinkhaus_298_vs_301_randomized(report):
     # three_arm_trials.md: 298 patients (abstract) vs 301 randomized / 284 analysed (Mu 2020)
     assert _find(report, "totals", "298", "301", "284")
+
+
+def test_evidence_structure_of_the_real_data_is_complete(report):
+    # every arm typed with its class, every RoB domain present, analysed <= randomized, every
+    # measured outcome classified (issue #13)
+    assert report.examined["evidence_structure"] > 0
+    assert report.by_check("evidence_structure") == []

@@ -46,6 +46,26 @@ The rating is high, moderate, low or very low (4 minus the downgrades, at least 
 beside Mu 2020's own rating for the same comparison, outcome domain and time class
 (``data/review_certainty.csv``; *not transcribed* where Mu's table is a source-sheet gap).
 
+Examples
+--------
+From ``data/`` (function at the end of treatment, REML + HKSJ, MID SMD 0.2):
+
+>>> from acu_meta.analyses import certainty
+>>> r = certainty.rate_from_data("verum_vs_usual_care")
+>>> r.rating, r.review_rating
+('very low', 'low')
+>>> r.downgrades["indirectness"]  # guideline-based care lumped with usual care
+1
+
+From a sensitivity-table row (any method's interval, any trials, e.g. a Chinn-converted
+responder SMD built by the caller as :class:`TrialInput`):
+
+>>> t = certainty.trial_inputs("verum_vs_sham")
+>>> certainty.rate("verum_vs_sham", t, outcome_domain="function",
+...                timepoint_class="end_of_treatment", estimate=0.0, ci=(-0.2, 0.2),
+...                interval="REML, Wald 95% CI").downgrades["imprecision"]
+0
+
 Validated by ``tests/analyses/test_certainty.py``: each rule by hand on constructed inputs, the
 I2 / Q inputs against :func:`acu_meta.numeric.i2_from_q` and a hand Q, the trial SMDs against a
 hand Hedges' g, and perturbation tests that change one transcribed number (an SD, a risk-of-bias
@@ -81,6 +101,7 @@ __all__ = [
     "OIS_POWER",
     "PUBLICATION_BIAS_MIN_K",
     "Q_P_SERIOUS",
+    "ROB_DOMAINS",
     "ROB_VERY_SERIOUS_DOMAINS",
     "ROB_WEIGHT_SHARE",
     "CertaintyRating",
@@ -129,6 +150,11 @@ COMPARISONS = {"verum_vs_sham": ("verum", "sham"),
                "verum_vs_usual_care": ("verum", "control"),
                "sham_vs_usual_care": ("sham", "control")}
 _DOMAINS = ("risk of bias", "inconsistency", "indirectness", "imprecision", "publication bias")
+#: Risk-of-bias domains of data/risk_of_bias.csv (Cochrane tool); a trial lacking a row for
+#: one counts it as unclear.
+ROB_DOMAINS = ("random_sequence_generation", "allocation_concealment",
+               "blinding_participants_personnel", "blinding_outcome_assessment",
+               "incomplete_outcome_data", "selective_reporting", "other_bias")
 
 
 @dataclass(frozen=True)
@@ -326,7 +352,7 @@ def _rob(trials, where) -> DomainRating:
         r = rob[rob.study_id == t.study_id]
         judg = {row.domain: (row.judgement if isinstance(row.judgement, str) and row.judgement
                              else None) for row in r.itertuples()}
-        n_missing = sum(v is None for v in judg.values()) + (7 - len(judg))
+        n_missing = sum(judg.get(d) is None for d in ROB_DOMAINS)
         missing += n_missing
         highs = sorted(d for d, v in judg.items() if v == "high")
         unclear = sorted(d for d, v in judg.items() if v in ("unclear", None))
@@ -338,7 +364,8 @@ def _rob(trials, where) -> DomainRating:
                            f"{', '.join(d.replace('_', ' ') for d in highs)}.")
         elif unclear or n_missing:
             unclear_share += wi
-            what = (f"{n_missing} of its 7 judgements are not transcribed and count as unclear"
+            what = (f"{n_missing} of its {len(ROB_DOMAINS)} judgements are not transcribed and "
+                    f"count as unclear"
                     if n_missing else f"unclear in {', '.join(unclear)}")
             reasons.append(f"{t.study_id} ({100 * wi:.0f}% of the weight) is at unclear risk: "
                            f"{what}.")
@@ -549,8 +576,12 @@ def rate(comparison: str, trials, *, outcome_domain: str, timepoint_class: str,
         The question (as in ``data/trial_outcomes.csv``): what the rating is about.
     estimate, ci
         The estimate and interval to judge for imprecision (e.g. one method of the sensitivity
-        table); by default REML with the HKSJ interval (``interval="hksj"``) or the Wald
-        interval (``"wald"``) of ``trials``.
+        table: fixed effect, REML Wald, HKSJ, HKSJ with q >= 1, Bayesian, network). Leave both
+        out to pool ``trials`` by REML with the HKSJ interval (``interval="hksj"``) or the Wald
+        interval (``interval="wald"``).
+    interval
+        Without ``estimate``/``ci``: ``"hksj"`` or ``"wald"``. With them: a free-text label of
+        the method that produced them, shown in the summary.
     mid
         The minimal important difference (:data:`MID_SMD_SMALL`, :data:`MID_SMD_MODERATE`,
         :data:`MID_RMDQ_HIGH`, ... or your own :class:`MID` with its source).
@@ -576,9 +607,12 @@ def rate(comparison: str, trials, *, outcome_domain: str, timepoint_class: str,
     if (estimate is None) != (ci is None):
         raise ValueError("give both estimate and ci, or neither")
     if estimate is None:
+        if interval not in ("hksj", "wald"):
+            raise ValueError(f"interval must be 'hksj' or 'wald' without estimate/ci, "
+                             f"not {interval!r}")
         estimate, ci, label = _pooled(trials, interval)
     else:
-        label = interval
+        label = interval if interval not in ("hksj", "wald") else "interval given by the caller"
     het = _heterogeneity(trials)
     domains = (_rob(trials, where), _inconsistency(het, ci, mid),
                _indirectness(trials, outcome_domain, comparison, where),
