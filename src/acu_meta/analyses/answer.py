@@ -283,7 +283,7 @@ def _sham_type_sentence(nt: pd.DataFrame, where=None) -> str:
     """The split network's penetrating vs non-penetrating sham beside Vickers 2018 Table 8."""
     r = nt.set_index(["nodes", "comparison"]).loc[("split",
                                                    "sham_penetrating vs sham_non_penetrating")]
-    v = data.load("pooled", where).set_index("pooled_id").loc["v2018_t8_01"]
+    v = data.printed("pooled", where).set_index("pooled_id").loc["v2018_t8_01"]  # as printed
     return (f"Penetrating vs non-penetrating sham, indirectly through verum (GERAC's and "
             f"Cherkin's own contrasts, one trial each): {r.estimate:.2f} ({r.ci_low:.2f} to "
             f"{r.ci_high:.2f}) on function; Vickers 2018 Table 8, all chronic pain: "
@@ -299,16 +299,24 @@ def node_descriptions(where=None) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- flags
 
-def uninformative_summaries() -> tuple[str, ...]:
-    """The summaries that carry no information with two trials, and what is done with each."""
+def uninformative_summaries(where=None) -> tuple[str, ...]:
+    """The summaries that carry no information with two trials, and what is done with each
+    (the numbers in the sentences are computed: REML + HKSJ intervals, Q-profile I2 limits)."""
+    v = pairwise_primary("verum vs sham", where)
+    s = pairwise_primary("sham vs usual care", where)
+    both = [r for r in (v, s) if r.ci_low < 0 < r.ci_high]
+    why = ("a ratio of two estimates whose intervals both include 0 (verum vs sham "
+           f"{v.ci_low:.2f} to {v.ci_high:.2f}, sham vs usual care {s.ci_low:.2f} to "
+           f"{s.ci_high:.2f}), so it has no finite interval" if len(both) == 2 else
+           "a ratio of two uncertain estimates without an interval of its own")
+    i2_hi = max(pairwise_primary(c, where).I2_ci[1] for c in COMPARISONS)
     return (
         "The share of the benefit that is specific (verum-vs-sham / (verum-vs-sham + "
-        "sham-vs-usual-care)) is not reported: it is a ratio of two estimates whose intervals "
-        "include 0, so it has no finite interval.",
+        f"sham-vs-usual-care)) is not reported: it is {why}.",
         "P-scores (treatment rankings) are not shown: from two trials sharing one design they "
         "restate the point estimates as probabilities without any new information.",
         "I2 is shown only with its Q-profile 95% interval: at k = 2 a single I2 value without "
-        "its interval (which here runs up to near 100%) misleads.",
+        f"its interval (whose upper limit here reaches {i2_hi:.0f}%) misleads.",
     )
 
 
@@ -575,7 +583,7 @@ def answer_markdown(where=None) -> str:
               f"non-penetrating sham and usual care), so no comparison has two trials and the "
               f"between-trial variance cannot be estimated.", "", _sham_type_sentence(nt, where),
               ""]
-    parts += ["## Not shown, and why", "", *(f"- {s}" for s in uninformative_summaries()), ""]
+    parts += ["## Not shown, and why", "", *(f"- {s}" for s in uninformative_summaries(where)), ""]
     parts += ["## Certainty (GRADE-style)", "", _frame_md(cert), "",
               *(f"```\n{r.summary()}\n```\n" for r in certainty_ratings(where).ratings)]
     pt = published_table(where)
