@@ -247,6 +247,9 @@ def _write_reports(reports: Path, where) -> dict:
     md += "\n".join(to_markdown(approx).splitlines()[9:])
     (reports / "reproduction.md").write_text(md, encoding="utf-8")
     article_claims.claims(where).to_csv(reports / "article-claims.csv", index=False)
+    from .analyses.answer import write_answer
+
+    write_answer(reports, where)  # reports/answer.md, generated (issue #13)
     return {"tables": len(data.list_datasets(where)), "checks": report.summary(),
             "targets": to_frame(targets)}
 
@@ -271,6 +274,7 @@ def _cmd_reproduce(args) -> int:
     print(f"reproduction: {len(frame)} targets ("
           + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
           + f") -> {reports / 'reproduction.csv'}", flush=True)
+    print(f"answer -> {reports / 'answer.md'}", flush=True)
     figs = write_figures(_output_dir(out / "figures"), args.data, examples=examples)
     print(f"figures: {len(figs)} files -> {out / 'figures'}", flush=True)
     if examples is None:

@@ -15,6 +15,7 @@ from ._shape import PooledResult, PooledRow, StudyRows, SubgroupedResult, Unpool
 from .batch import BatchResult, GoshResult, gosh, pool_many
 from .bayes import BayesNetworkResult, BayesResult, bayes, bayes_network
 from .meta import PROFILES, Homogeneity, MetaResult, Profile, methods, pool
+from .method_table import MethodRow, MethodTable
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
 from .network import Comparison, NetworkResult, network, network_contrasts
 from .regression import (
@@ -66,6 +67,8 @@ __all__ = [
     "predict",
     "BayesNetworkResult",
     "BayesResult",
+    "MethodRow",
+    "MethodTable",
     "bayes",
     "bayes_network",
     "BatchResult",

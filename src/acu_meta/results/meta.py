@@ -104,6 +104,9 @@ class Profile:
     i2_from_q
         I2 and H2 from Q (:func:`acu_meta.numeric.i2_from_q`, :func:`~acu_meta.numeric.h2_from_q`)
         instead of metafor's tau2-based forms.
+    hksj_adhoc
+        With ``hksj``: the Knapp-Hartung ad hoc modification, scale factor ``max(1, s2)``
+        (:func:`acu_meta.models.fit`).
     """
 
     name: str
@@ -114,6 +117,7 @@ class Profile:
     prediction: bool
     q_around_mh: bool = False
     i2_from_q: bool = False
+    hksj_adhoc: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -387,7 +391,8 @@ class MetaResult:
     def _method_text(self) -> str:
         name = {"FE": "inverse variance", "MH": "Mantel-Haenszel", "PETO": "Peto"}.get(
             self.method, self.method)
-        return f"{name}, " + (f"Hartung-Knapp t({self.df:g})" if self.test == "t" else "z")
+        hk = "Hartung-Knapp ad hoc (q >= 1)" if self.options.hksj_adhoc else "Hartung-Knapp"
+        return f"{name}, " + (f"{hk} t({self.df:g})" if self.test == "t" else "z")
 
     @property
     def pooled_rows(self) -> tuple[PooledRow, ...]:
@@ -519,7 +524,7 @@ class _Heterogeneity(NamedTuple):
     H2_ci: tuple[float, float]
 
 
-def _setup(method, hksj, profile, exact, level) -> tuple[Profile, float]:
+def _setup(method, hksj, profile, exact, level, hksj_adhoc=False) -> tuple[Profile, float]:
     """The profile with explicit arguments applied, and the level as a fraction."""
     if profile not in PROFILES:
         raise InputError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
@@ -530,7 +535,8 @@ def _setup(method, hksj, profile, exact, level) -> tuple[Profile, float]:
     level = numeric.level_fraction(level)
     return dataclasses.replace(
         prof, tau2_method=method, hksj=prof.hksj if hksj is None else bool(hksj),
-        exact_j=prof.exact_j if exact is None else exact), level
+        exact_j=prof.exact_j if exact is None else exact,
+        hksj_adhoc=bool(hksj_adhoc) or prof.hksj_adhoc), level
 
 
 _DATA_ARGS = tuple(n for n in inspect.signature(escalc).parameters
@@ -615,7 +621,8 @@ def _fit(st: _Studies, prof: Profile, measure: str, tau2: float | None) -> _Fitt
         notes.append("RevMan 5: tau2 (DL) and I2 from Q around the Mantel-Haenszel estimate")
     if len(st.y) == 1 and method != "FE":
         notes.append("k = 1: tau2 cannot be estimated and is set to 0")
-    f = fit(st.y, st.v, method=method, hksj=prof.hksj, tau2=tau2)
+    f = fit(st.y, st.v, method=method, hksj=prof.hksj, tau2=tau2,
+            hksj_adhoc=prof.hksj and prof.hksj_adhoc)
     return _Fitted(f, q_mh, tuple(notes))
 
 
@@ -706,6 +713,7 @@ def pool(
     exact: bool | None = None,
     tau2: float | None = None,
     test: str | None = None,
+    hksj_adhoc: bool = False,
     **data,
 ) -> MetaResult:
     """Pool studies in one call, with metafor's defaults.
@@ -736,6 +744,11 @@ def pool(
         Fix tau2 at this value instead of estimating it.
     test
         metafor's name for ``hksj``: ``"z"`` or ``"knha"``.
+    hksj_adhoc
+        With ``hksj``: the Knapp-Hartung ad hoc modification, the HKSJ scale factor truncated
+        below at 1 (``max(1, s2)``; Roever, Knapp & Friede 2015; Jackson et al. 2017), so the
+        interval is never narrower than the Wald interval with t quantiles; checked against the
+        hand formula in ``tests/analyses/test_answer.py``.
 
     Returns
     -------
@@ -750,7 +763,7 @@ def pool(
     """
     check_kwargs("pool", data, _DATA_ARGS)
     hksj = hksj_from_test(test, hksj)
-    prof, level = _setup(method, hksj, profile, exact, level)
+    prof, level = _setup(method, hksj, profile, exact, level, hksj_adhoc)
     es = _effect_sizes(es, measure, prof.exact_j, study, dict(data))
     if prof.tau2_method in ("MH", "PETO"):
         return _pool_fixed_binary(es, prof, level)
