@@ -41,6 +41,7 @@ are computed.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from scipy import stats
 from .models import _bayes_priors as priors
 from .models.bayes_batch import bayes_many
 from .numeric import hedges_j
+from .results import _distributed
 from .results.batch import pool_many
 
 FREQUENTIST = ("DL", "REML", "REML+HKSJ", "PM")
@@ -129,6 +131,7 @@ def coverage_study(
     n_range: tuple[int, int] = (40, 400),
     seed: int = 20261127,
     progress: bool | None = None,
+    client=None,
 ) -> pd.DataFrame:
     """Coverage and width of CIs and prediction intervals, by method, k and tau2.
 
@@ -151,6 +154,11 @@ def coverage_study(
     progress
         Show a tqdm progress bar over k (needs tqdm; None: only when the run is long,
         more than 200,000 fits, and tqdm is installed).
+    client
+        A ``dask.distributed.Client``: the fits of each k (all cells, every method) run block
+        by block on its workers through :func:`pool_many` and ``bayes_many``
+        (:mod:`acu_meta.results._distributed`); the draws stay here, so the table is the
+        same as the in-process run (``tests/results/test_distributed.py``).
 
     Returns
     -------
@@ -184,13 +192,26 @@ def coverage_study(
         taus = np.repeat([np.sqrt(t) for t, _ in cells], reps)
         for label, prior, method, hksj in specs:
             if prior is None:
-                r = pool_many(Y, V, method=method, hksj=hksj, level=level)
+                r = pool_many(Y, V, method=method, hksj=hksj, level=level, client=client)
                 ends = (r.ci_low, r.ci_high, r.pi_low, r.pi_high, r.converged)
-            else:
+            elif client is None:
                 b = bayes_many(Y, V, prior, level=level)
                 ends = (b.mu_low, b.mu_high, b.pred_low, b.pred_high, b.converged)
+            else:
+                b = _distributed.map_rows(partial(_bayes_block, prior=prior, level=level),
+                                          (Y, V), _BAYES_ENDS, client=client)
+                ends = tuple(b[n] for n in _BAYES_ENDS[:4]) + (b["converged"].astype(bool),)
             rows += _coverage_rows(*ends, label, k, cells, mus, taus, reps, level)
     return pd.DataFrame(rows)
+
+
+_BAYES_ENDS = ("mu_low", "mu_high", "pred_low", "pred_high", "converged")
+
+
+def _bayes_block(y, v, prior, level: float) -> dict:
+    """bayes_many on one Dask block (runs on a worker)."""
+    b = bayes_many(y, v, prior, level=level)
+    return {n: getattr(b, n) for n in _BAYES_ENDS}
 
 
 def _has_tqdm() -> bool:

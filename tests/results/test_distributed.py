@@ -74,3 +74,15 @@ def test_mismatched_shapes_refused(data):
     y, v = data
     with pytest.raises(InputError, match="shapes differ"):
         pool_many(da.from_array(y), v[:, :4])
+
+
+def test_coverage_study_on_local_cluster_equals_in_process(client):
+    from acu_meta.simulate import coverage_study
+
+    kw = dict(k_values=(2, 3), tau2_values=(0.0, 0.1), mu_values=(0.3,), reps=40,
+              methods=("REML+HKSJ", "DL", "Bayes:half-normal:0.5"), progress=False)
+    local = coverage_study(**kw)
+    remote = coverage_study(**kw, client=client)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(local, remote)
