@@ -163,10 +163,11 @@ def _checked(y, v) -> tuple[np.ndarray, np.ndarray]:
         y, v = y[None, :], v[None, :]
     if y.shape != v.shape or y.ndim != 2:
         raise ModelError(f"y and v must be (B, k) arrays of one shape, got {y.shape}, {v.shape}")
-    present = ~np.isnan(y) & ~np.isnan(v)
-    if np.any(np.isinf(y[present])) or np.any(np.isinf(v[present])):
+    # elementwise masks, no gathered copies (this check was 0.8 s of a 2^20-subset GOSH)
+    present = ~(np.isnan(y) | np.isnan(v))
+    if np.any(present & (np.isinf(y) | np.isinf(v))):
         raise ModelError("yi and vi must be finite (use NaN for an absent study)")
-    if np.any(v[present] <= 0):
+    if np.any(present & (v <= 0)):
         raise ModelError("sampling variances must be positive")
     return y, v
 
