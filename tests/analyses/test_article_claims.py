@@ -56,9 +56,41 @@ def test_claim1_carries_mu2020_low_certainty_and_vickers_sham_trials(table):
     for r in (c1, _n(table, 5)):
         assert "at most 10 sham-controlled" in r.explanation
         assert "15 trials" not in r.explanation
-    # benefit against usual care (lower limit > 0, estimate >= MID) but none shown over sham
-    assert "verum vs usual care 0.47 SD: a benefit of at least a small effect" in c1.explanation
+    # with k = 2 the HKSJ interval (t, 1 df) includes 0; it is reported, not decisive
+    assert "verum vs usual care 0.40 SD: no difference shown" in c1.explanation
+    assert "verum vs usual care 0.40 (-0.10 to 0.90)" in c1.evidence
+    # helps by both routes (each trial's CI > 0 and pooled >= MID; Vickers 0.51 >= MID), but
+    # no important specific effect (trials disagree; Vickers vs sham lower limit 0.13 < MID)
+    assert "helps against usual care (shown by each trial and Vickers 2012)" in c1.explanation
     assert "due to real needling is not shown" in c1.explanation
+
+
+def test_claim1_rule_by_hand_from_the_trial_contrasts(table):
+    """Second route for claim 1's rule: per-trial Wald CIs with scipy's normal quantile."""
+    from acu_meta.analyses import three_arm
+
+    z = stats.norm.ppf(0.975)
+    shown = {}
+    for comp in ("verum vs usual care", "verum vs sham"):
+        t = three_arm.trial_contrasts(comp)
+        assert len(t) == 2  # GERAC HFAQ 6 wk and Cherkin RMDQ 8 wk
+        lows = t.smd - z * t.vi ** 0.5
+        pooled = three_arm.pairwise(comp)
+        shown[comp] = bool((lows > 0).all() and pooled.estimate >= ac.MID_SMD)
+        for r, lo in zip(t.itertuples(), lows, strict=True):
+            assert f"{r.study} {r.smd:.2f} ({lo:.2f} to " in _n(table, 1).evidence
+    # GERAC 0.37 (0.22 to 0.51), Cherkin 0.45 (0.26 to 0.64), pooled 0.40 >= 0.2
+    assert shown == {"verum vs usual care": True, "verum vs sham": False}
+    # with 1 df the HKSJ interval is wide although both trials exclude 0: 12.7 x SE
+    assert stats.t.ppf(0.975, 1) == pytest.approx(12.706, abs=1e-3)
+    pooled = three_arm.pairwise("verum vs usual care")
+    assert pooled.ci_low < 0 < pooled.estimate - ac.MID_SMD
+    # Vickers 2012 (pooled.csv, Abstract): 0.55 (0.51 to 0.58) vs no acupuncture clears the
+    # MID; 0.23 (0.13 to 0.33) vs sham does not
+    v = pd.read_csv(REPO / "data" / "pooled.csv").set_index("pooled_id").ci_low
+    assert v["vickers2012_backneck_noacu"] >= ac.MID_SMD > v["vickers2012_backneck_sham"] > 0
+    # verdict: helps but not specific
+    assert _n(table, 1).verdict == "partly supported"
 
 
 def test_claim3_verdict_does_not_contradict_itself(table):
@@ -155,6 +187,16 @@ PERTURBATIONS = [
     ("pooled.csv", "acupuncture vs sham,pain,,ES_SD,,,,,,,0.23,",
      "acupuncture vs sham,pain,,ES_SD,,,,,,,0.15,",
      {1: ("partly supported", "partly supported"), 5: ("partly supported", "partly supported")}),
+    # Vickers 2012 back/neck vs sham lower limit 0.13 -> 0.21 (>= MID): an important specific
+    # effect is shown by the larger evidence base, so claim 1 becomes supported
+    ("pooled.csv", "acupuncture vs sham,pain,,ES_SD,,,,,,,0.23,0.13,",
+     "acupuncture vs sham,pain,,ES_SD,,,,,,,0.23,0.21,",
+     {1: ("partly supported", "supported")}),
+    # Vickers 2012 back/neck vs no acupuncture lower limit 0.51 -> 0.15 (< MID): "helps" now
+    # rests on the trials' own intervals alone (the route named changes, not the verdict)
+    ("pooled.csv", "acupuncture vs no-acupuncture control,pain,,ES_SD,,,,,,,0.55,0.51,",
+     "acupuncture vs no-acupuncture control,pain,,ES_SD,,,,,,,0.55,0.15,",
+     {1: ("partly supported", "partly supported")}),
     # Mu 2020 SoF 3 pain: low -> moderate certainty: the ratings of claims 1 and 2 change
     # (checked on the certainty column below), no verdict does
     ("review_certainty.csv", "verum_vs_usual_care,pain,end_of_treatment,low,",
