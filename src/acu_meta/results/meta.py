@@ -191,6 +191,9 @@ class MetaResult:
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
     options: Profile | None = None
+    #: method MH: the tests rma.mh prints (MH, MHp, CO, COp, BD, BDp, TA, TAp; NaN where
+    #: metafor gives NA), from :meth:`acu_meta.models._mh.FixedFit.tests`; else empty
+    mh_tests: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ derived views
     @property
@@ -676,6 +679,9 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
             raise InputError("Mantel-Haenszel pooling is for OR, RR and RD")
         r = mantel_haenszel(es.measure, ai, n1i - ai, ci, n2i - ci)
     else:
+        if es.measure in ("RR", "RD"):
+            raise InputError(f"method PETO pools log odds ratios; it cannot report measure "
+                             f"{es.measure} (use --measure OR or PETO, or --method MH)")
         r = peto(ai, n1i - ai, ci, n2i - ci)
     crit = numeric.z_crit(level)
     z = r.beta / r.se
@@ -698,4 +704,5 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
         studies=es.study, yi=r.yi, vi=r.vi, weights=r.weights, excluded=tuple(excluded),
         notes=tuple(notes), arms=es.arms,
         options=dataclasses.replace(prof, hksj=False, q_around_mh=False, i2_from_q=False),
+        mh_tests=r.tests() if method == "MH" else {},
     )
