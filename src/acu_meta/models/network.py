@@ -411,17 +411,22 @@ def study_treatments(c: Contrasts) -> dict[str, list[str]]:
     return out
 
 
+#: netmeta's ``tol.direct``: a pair whose direct evidence carries more than ``1 - TOL_DIRECT``
+#: of the network estimate's precision gets no indirect estimate (back-calculation would divide
+#: by the difference of two almost equal variances).
+TOL_DIRECT = 0.0005
+
+
 def _has_indirect(study_trts: dict[str, list[str]], a: str, b: str) -> bool:
-    """Do the studies that lack the direct a-b comparison connect a and b?"""
+    """Is there a path from a to b without the a-b comparison itself? Every study contributes
+    every comparison of its arms except a-b, so the other contrasts of a multi-arm study that
+    has both a and b count (as in netmeta's back-calculation: on dat.stowe2010 COMTI vs Placebo
+    has indirect evidence through the three-arm LARGO trial)."""
     edges = []
     nodes = set()
     for trts in study_trts.values():
-        if a in trts and b in trts:
-            continue
         nodes.update(trts)
-        edges += [(trts[0], t) for t in trts[1:]]
-    if a not in nodes or b not in nodes:
-        return False
+        edges += [(x, y) for i, x in enumerate(trts) for y in trts[i + 1:] if {x, y} != {a, b}]
     return any(a in g and b in g for g in components(edges, sorted(nodes)))
 
 
@@ -450,7 +455,7 @@ def _split(c: Contrasts, studies: list[str], has_indirect: bool, tau2: float,
     v_net = se_net**2
     nan = math.nan
     ind = (nan, nan, nan, nan, nan)
-    if has_indirect and v_dir - v_net > 1e-8 * v_dir:
+    if has_indirect and v_net < (1 - TOL_DIRECT) * v_dir:
         v_ind = 1 / (1 / v_net - 1 / v_dir)
         d_ind = v_ind * (d_net / v_net - direct.estimate / v_dir)
         diff = direct.estimate - d_ind
@@ -469,13 +474,17 @@ def netsplit(c: Contrasts, treatments, estimate: np.ndarray, cov: np.ndarray,
     ``v + tau2`` (tau2 of the network model); network = the network estimate (from *estimate*
     and *cov*, every treatment vs the reference); indirect = ``(d_net/v_net - d_dir/v_dir) /
     (1/v_net - 1/v_dir)`` with variance ``1 / (1/v_net - 1/v_dir)``; z-test of direct minus
-    indirect. A pair has indirect evidence only when the studies that do not compare it
-    directly still connect its two treatments; otherwise (e.g. every study has the same
-    design) the indirect fields are NaN. Pairs are "later treatment vs earlier" in the order of
-    *treatments*, in the order the studies first compare them.
+    indirect. As netmeta's back-calculation, the direct pool ignores the correlation of a
+    multi-arm trial's contrasts, and a pair has an indirect estimate when a path joins its two
+    treatments without the pair's own comparison -- the other contrasts of a multi-arm trial
+    count -- and the direct share ``v_net / v_dir`` is below ``1 - TOL_DIRECT`` (netmeta's
+    ``tol.direct``); otherwise the indirect fields are NaN. Pairs are "later treatment vs
+    earlier" in the order of *treatments*, in the order the studies first compare them.
 
-    Validated in ``tests/results/test_network.py``: in a triangle of two-arm trials the indirect
-    estimate equals Bucher's indirect comparison.
+    Validated against netmeta 3.3 ``netsplit`` (common and DL random effects, five networks
+    with multi-arm trials, ``tests/results/test_netsplit_netmeta.py``) and in
+    ``tests/results/test_network.py``: in a triangle of two-arm trials the indirect estimate
+    equals Bucher's indirect comparison.
     """
     treatments = list(treatments)
     study_trts = study_treatments(c)

@@ -129,9 +129,11 @@ class NetworkResult:
         2010; computed by :func:`acu_meta.models.network.netsplit`): direct = pooled
         within-trial contrasts (tau2 of the network model); indirect =
         ``(d_net/v_net - d_dir/v_dir) / (1/v_net - 1/v_dir)``; inconsistency z-test of
-        direct minus indirect. A pair has indirect evidence only when the studies that do not
-        compare it directly still connect its two treatments; otherwise (e.g. every study has
-        the same design) the indirect columns are NaN."""
+        direct minus indirect. As netmeta's back-calculation, a pair has an indirect estimate
+        when a path joins its treatments without its own comparison (the other contrasts of a
+        multi-arm trial count) and its direct share is below 1 - 0.0005; otherwise the
+        indirect columns are NaN. Validated against netmeta 3.3
+        (``tests/results/test_netsplit_netmeta.py``)."""
         crit = z_crit(self.level)
         rows = []
         for s in engine.netsplit(self.contrasts, self.treatments, self.estimate, self.cov,
