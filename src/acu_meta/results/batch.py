@@ -39,9 +39,9 @@ class BatchResult:
     :func:`acu_meta.numeric.i2_from_q`), ``Q`` and ``Q_p``
     (inverse-variance heterogeneity test), ``pi_low``, ``pi_high`` (metafor's prediction
     interval), ``converged`` (False for rows without a study and wherever tau2 is not a finite
-    root >= 0 or the estimate or its variance is not finite; ``tests/models/test_batch_extremes.py``)
-    and ``refitted`` (rows the batch engine's safety net, or its extreme-data rule, handed to
-    the single-fit engine).
+    root >= 0 or the estimate or its variance is not finite;
+    ``tests/models/test_batch_extremes.py``) and ``refitted`` (rows the batch engine's safety
+    net, or its extreme-data rule, handed to the single-fit engine).
     """
 
     method: str
