@@ -162,8 +162,8 @@ def breslow_day(psi: float, a, n1, n2, m1) -> tuple[float, float, float, float, 
 
 def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True,
                     add: float = 0.5, to: str = "only0", drop00: bool = True,
-                    mh_add: float = 0.0, mh_to: str = "only0", mh_drop00: bool = False
-                    ) -> FixedFit:
+                    mh_add: float = 0.0, mh_to: str = "only0", mh_drop00: bool = False,
+                    rd_variance: str = "sato", rd_raw_effects: bool = False) -> FixedFit:
     """Mantel-Haenszel pooled OR, RR or RD (log scale for OR and RR), as metafor's ``rma.mh``.
 
     Parameters
@@ -179,7 +179,23 @@ def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True,
         ``drop00[1]``).
     mh_add, mh_to, mh_drop00
         What is added to the cells before pooling (metafor's ``add[2]``, ``to[2]``,
-        ``drop00[2]``; by default nothing).
+        ``drop00[2]``; by default nothing). R's meta with ``MH.exact = FALSE`` (its RevMan 5
+        setting) corresponds to ``mh_add=0.5, mh_to="only0"`` and, for OR and RR,
+        ``mh_drop00=True``.
+    rd_variance
+        Variance of the MH risk difference: ``"sato"`` (Sato, Greenland & Robins 1989, as
+        metafor) or ``"gr1985"`` (Greenland & Robins 1985,
+        ``sum((a b n2^2 / n1 + c d n1^2 / n2) / N^2) / sum(n1 n2 / N)^2``, as RevMan 5 and
+        meta), both from the cells after *mh_add*.
+    rd_raw_effects
+        RD: pool the studies' risk differences of the cells *before* *mh_add* with the MH
+        weights ``n1 n2 / N`` of the cells after it (R's meta with ``MH.exact = FALSE``); by
+        default both come from the same cells (metafor).
+
+    The RevMan 5 settings of R's meta 8.3 (``settings.meta("RevMan5")``) are
+    ``mh_add=0.5, mh_to="only0", mh_drop00=(measure != "RD"), rd_variance="gr1985",
+    rd_raw_effects=True``: validated on the MH fits of ``tests/fixtures/meta_revman5.json``
+    (``tests/models/test_mh_revman5.py``).
 
     Notes
     -----
@@ -198,6 +214,7 @@ def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True,
     if mh_drop00:
         keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
         a, b, c, d = a[keep], b[keep], c[keep], d[keep]
+    raw_rd = a / (a + b) - c / (c + d) if measure == "RD" else None
     a, b, c, d = _add_cells((a, b, c, d), mh_add, mh_to)
     n1, n2 = a + b, c + d
     N = n1 + n2
@@ -235,10 +252,19 @@ def mantel_haenszel(measure: str, ai, bi, ci, di, *, correct: bool = True,
     else:  # RD
         W = n1 * n2 / N
         sW = W.sum()
-        beta = float(np.sum(a * (n2 / N) - c * (n1 / N)) / sW)
-        var = (beta * np.sum(c * (n1 / N) ** 2 - a * (n2 / N) ** 2
-                             + (n1 / N) * (n2 / N) * (n2 - n1) / 2)
-               + np.sum(a * (n2 - c) / N + c * (n1 - a) / N) / 2) / sW**2
+        if rd_raw_effects:
+            beta = float(np.sum(W * raw_rd) / sW)
+        else:
+            beta = float(np.sum(a * (n2 / N) - c * (n1 / N)) / sW)
+        if rd_variance == "sato":
+            var = (beta * np.sum(c * (n1 / N) ** 2 - a * (n2 / N) ** 2
+                                 + (n1 / N) * (n2 / N) * (n2 - n1) / 2)
+                   + np.sum(a * (n2 - c) / N + c * (n1 - a) / N) / 2) / sW**2
+        elif rd_variance == "gr1985":
+            var = float(np.sum(a * b * (n2 / N) ** 2 / n1
+                               + c * d * (n1 / N) ** 2 / n2)) / sW**2
+        else:
+            raise ValueError(f"rd_variance must be 'sato' or 'gr1985', not {rd_variance!r}")
         wts = W / sW
     if not var > 0:  # NaN included
         raise ModelError(_zero_variance_reason(measure, a, b, c, d))
