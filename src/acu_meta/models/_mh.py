@@ -31,6 +31,7 @@ Validated against metafor 3.8.1 ``rma.mh`` and ``rma.peto``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -366,3 +367,22 @@ def peto(ai, bi, ci, di, *, add: float = 0.5, to: str = "only0", drop00: bool = 
         qp, I2, H2 = 1.0, 0.0, 1.0
     return FixedFit("PETO", "PETO", beta, float(1 / np.sqrt(sV)), k_all, k_yi, k_pos, Q, qp,
                     I2, H2, es.yi, es.vi, 100 * V / sV)
+
+
+def mantel_haenszel_revman5(measure: str, ai, bi, ci, di) -> FixedFit:
+    """Mantel-Haenszel as R's meta 8.3 under ``settings.meta("RevMan5")`` (RevMan 5): 1/2 added
+    to every cell of a study with a zero cell in the MH weights and variance
+    (``MH.exact = FALSE``), double-zero studies dropped for OR and RR, the Greenland & Robins
+    (1985) RD variance and the raw per-study risk differences; Q as :func:`mantel_haenszel`.
+    The CMH and Cochran tests are those of the raw cells (meta's ``Q.CMH`` is Cochran's
+    uncorrected test, ``cochran``). Validated on the MH fits of
+    ``tests/fixtures/meta_revman5.json`` (``tests/models/test_mh_revman5.py``)."""
+    measure = measure.upper()
+    fit_ = mantel_haenszel(measure, ai, bi, ci, di, correct=False, mh_add=0.5, mh_to="only0",
+                           mh_drop00=measure != "RD", rd_variance="gr1985", rd_raw_effects=True)
+    if measure != "OR":
+        return fit_
+    raw = mantel_haenszel(measure, ai, bi, ci, di, correct=False)
+    return dataclasses.replace(fit_, cmh=raw.cmh, cmh_p=raw.cmh_p, cochran=raw.cochran,
+                               cochran_p=raw.cochran_p, bd=raw.bd, bd_p=raw.bd_p,
+                               tarone=raw.tarone, tarone_p=raw.tarone_p, k_bd=raw.k_bd)

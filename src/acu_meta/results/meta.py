@@ -64,6 +64,7 @@ from ..models import (
     registry,
     typical_variance,
 )
+from ..models._mh import mantel_haenszel_revman5
 from ._format import (
     fmt,
     fmt_p,
@@ -516,7 +517,7 @@ def _q_around_mh(st: _Studies, measure: str) -> tuple[float, float]:
     """RevMan 5: Q around the Mantel-Haenszel estimate (IV weights) and the DL tau2 from it
     (k > 1; with one study tau2 is 0 as in every profile)."""
     a = st.arms
-    mh = mantel_haenszel(measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
+    mh = mantel_haenszel_revman5(measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
     k = len(st.y)
     w = 1 / st.v
     c = float(np.max(w))  # weights scaled by their maximum: no overflow in the sums
@@ -677,7 +678,8 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
     if method == "MH":
         if es.measure not in ("OR", "RR", "RD"):
             raise InputError("Mantel-Haenszel pooling is for OR, RR and RD")
-        r = mantel_haenszel(es.measure, ai, n1i - ai, ci, n2i - ci)
+        mh = mantel_haenszel_revman5 if prof.q_around_mh else mantel_haenszel
+        r = mh(es.measure, ai, n1i - ai, ci, n2i - ci)
     else:
         if es.measure in ("RR", "RD"):
             raise InputError(f"method PETO pools log odds ratios; it cannot report measure "
