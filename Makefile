@@ -8,13 +8,19 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: reproduce test lint check-data clean-venv metafor-reference meta-reference baselines snapshot bench
 
+# pip quietly (no progress bars, no version or root-user notes): one line per bootstrap step;
+# pip's errors still show.
+PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore $(BIN)/python -m pip
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo "creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,notebooks]'
-	touch $(STAMP)
+	@echo "installing acu_meta and its pinned dependencies (constraints.txt) into $(VENV) ..."
+	@$(PIP) install --quiet --upgrade pip
+	@$(PIP) install --quiet -c constraints.txt -e '.[dev,notebooks]'
+	@touch $(STAMP)
 
 reproduce: $(STAMP)
 	$(BIN)/acu-meta reproduce --out . --notebooks notebooks

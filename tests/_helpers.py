@@ -109,6 +109,38 @@ CLEAN = {
              value="3", unit="events", part_of="f2", qualifier="", source_id="trial1",
              location="Text", label="reported", note=""),
     ],
+    # evidence structure (issue #13): every arm typed, every outcome classified, RoB complete
+    "trial_outcomes": [
+        dict(study_id="trial1", outcome="pain", timepoint="baseline", domain="pain",
+             role="primary", timepoint_class="baseline", source_id="trial1",
+             location="Abstract", label="reported", note=""),
+        dict(study_id="trial1", outcome="pain", timepoint="8wk", domain="pain",
+             role="primary", timepoint_class="end_of_treatment", source_id="trial1",
+             location="Abstract", label="reported", note=""),
+        dict(study_id="trial1", outcome="response", timepoint="8wk", domain="responder",
+             role="secondary", timepoint_class="end_of_treatment", source_id="trial1",
+             location="Table 3", label="reported", note=""),
+    ],
+    "arm_types": [
+        dict(study_id="trial1", arm="a", intervention="A", arm_class="verum",
+             sham_type="not_applicable", control_type="not_applicable", source_id="trial1",
+             location="Abstract", label="reported", note=""),
+        dict(study_id="trial1", arm="b", intervention="B", arm_class="sham",
+             sham_type="penetrating_off_point", control_type="not_applicable",
+             source_id="trial1", location="Abstract", label="reported", note=""),
+    ],
+    "risk_of_bias": [
+        dict(study_id="trial1", domain=dom, judgement="low", source_id="review1",
+             location="Risk of bias table", label="secondary", note="")
+        for dom in ("random_sequence_generation", "allocation_concealment",
+                    "blinding_participants_personnel", "blinding_outcome_assessment",
+                    "incomplete_outcome_data", "selective_reporting", "other_bias")
+    ],
+    "analysed_counts": [
+        dict(study_id="trial1", arm="all", population="primary outcome", n_analysed="191",
+             n_randomized="200", source_id="trial1", location="Table 2", label="reported",
+             note=""),
+    ],
 }
 
 
@@ -163,9 +195,11 @@ def gosh_example():
     return y, v
 
 
-def check_targets(targets, discrepancies: dict[str, str]) -> None:
+def check_targets(targets, discrepancies: dict[str, str],
+                  not_comparable: dict[str, str] | None = None) -> None:
     """Every reproduction target of one paper is reproduced, except the documented
-    discrepancies (target_id -> why), which must stay discrepancies with a note.
+    discrepancies (target_id -> why), which must stay discrepancies with a note, and the
+    documented *not comparable* targets (another quantity; target_id -> why).
 
     An *exact* target's reproduced value must round to its printed value, checked here by a
     second route (``tolerances.printed``, not the status rule of ``analyses.reproduction``);
@@ -177,11 +211,17 @@ def check_targets(targets, discrepancies: dict[str, str]) -> None:
     ids = [t.target_id for t in targets]
     assert len(ids) == len(set(ids)), "target ids repeat"
     assert set(discrepancies) <= set(ids), set(discrepancies) - set(ids)
+    assert set(not_comparable or {}) <= set(ids), set(not_comparable or {}) - set(ids)
     for t in targets:
         what = f"{t.target_id} ({t.quantity}): published {t.published}, reproduced {t.reproduced}"
         if t.target_id in discrepancies:
             assert t.status == "discrepancy", what
             assert len(t.note) > 20, what  # the report says why
+            assert "outside the allowance" in t.note, what  # and by how much
+            continue
+        if t.target_id in (not_comparable or {}):
+            assert t.status == "not comparable", what
+            assert "not scored" in t.note, what
             continue
         assert t.status in ("exact", "consistent"), what + f": {t.status}; {t.note}"
         if t.status == "consistent":

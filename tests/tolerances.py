@@ -176,3 +176,10 @@ SVG_POINTS = 0.01
 #: standard errors: a correct simulation fails a two-sided 4 SE bar with probability 6e-5, so a
 #: failure means a biased generator or estimator, not bad luck.
 MC_SE = 4.0
+
+#: Text widths, inches: the forest layout measures each text with the Agg renderer at 100 dpi
+#: (the house figure dpi) and the test reads the drawn text's window extent at the same dpi;
+#: they differ by the snapping of text positions to whole pixels (up to 1 px, 0.01 in) and
+#: by the pixel rounding of the axes edge. 0.03 in leaves room for both, far below a column
+#: gap (0.12 in) and the empty gap of the old layout beside short labels (0.51 in).
+TEXT_WIDTH_IN = 0.03

@@ -16,6 +16,19 @@ succeeds; a command that fails prints its one error line alone. An output file
 read-only place or an impossible name ends with exit 2 and one line. JSON output is strict:
 NaN and infinities are ``null``.
 
+``pool --subgroup COL`` calls :func:`acu_meta.results.subgroups`; ``pool --mods COL[,COL]``
+calls :func:`acu_meta.results.metareg` with a design built here from the file's columns (numbers
+continuous, labels coded as R's ``factor()``: indicators of every level but the first in sorted
+order), both checked against metafor 3.8.1 by ``tests/cli/test_cli_moderators.py``. ``network``
+ranks by P-score in the direction given by ``--larger-is-better`` / ``--smaller-is-better`` or
+by ``--outcome ID`` (the package's outcomes table), and warns when none is given
+(``tests/cli/test_cli_network_direction.py``). Every command's ``--help`` ends with examples
+(:data:`EXAMPLES`) that run as written (``tests/cli/test_cli_help.py``); every command of the
+README runs from a copy of ``examples/`` (``tests/cli/test_readme_commands.py``). ``reproduce``
+prints a line per step and per notebook and writes ``reports/index.html``
+(:mod:`acu_meta.analyses.html_report`, ``tests/cli/test_html_report.py``,
+``tests/cli/test_notebooks_progress.py``).
+
 Tested by ``tests/cli/test_cli_errors.py``, ``tests/cli/test_output_paths.py``,
 ``tests/cli/test_input_edges.py`` and the fuzz test ``tests/cli/test_fuzz.py``.
 """
@@ -221,29 +234,44 @@ def _cmd_reproduce(args) -> int:
     report (targets and approximations), figures, executed notebooks rendered to HTML.
 
     Reads ``--data`` alone (and ``--examples`` for the figures of the example CSVs)."""
-    from .analyses import write_figures
+    from .analyses import EXAMPLES_DIR, write_figures
+    from .analyses.reproduction import STATUSES
 
     examples = _examples_dir(args)
     out = Path(args.out)
     reports = _output_dir(out / "reports")
     done = _write_reports(reports, args.data)
-    figs = write_figures(_output_dir(out / "figures"), args.data, examples=examples)
-    print(f"data: {done['tables']} tables valid")
+    print(f"data: {done['tables']} tables valid", flush=True)
     print(f"checks: {done['checks']} -> {reports / 'data-checks.md'}")
     print(f"derived values -> {reports / 'derived-values.csv'}")
     frame = done["targets"]
     counts = frame.status.value_counts()
     print(f"reproduction: {len(frame)} targets ("
-          + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("exact", "consistent", "discrepancy"))
-          + f") -> {reports / 'reproduction.csv'}")
-    print(f"figures: {len(figs)} files -> {out / 'figures'}")
+          + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
+          + f") -> {reports / 'reproduction.csv'}", flush=True)
+    figs = write_figures(_output_dir(out / "figures"), args.data, examples=examples)
+    print(f"figures: {len(figs)} files -> {out / 'figures'}", flush=True)
     if examples is None:
         print("figures of the example CSVs skipped (--data without --examples)")
     if args.notebooks:
         from .notebooks import render_all
 
-        for path in render_all(Path(args.notebooks), _output_dir(reports / "notebooks")):
-            print(f"notebook -> {path}")
+        folder = Path(args.notebooks)
+        n = len(list(folder.glob("*.ipynb")))
+        print(f"notebooks: executing {n} from {folder} ...", flush=True)
+
+        def progress(i: int, total: int, path: Path, seconds: float) -> None:
+            print(f"notebook {i}/{total} ({seconds:.0f} s) -> {path}", flush=True)
+
+        render_all(folder, _output_dir(reports / "notebooks"), progress=progress)
+    from .analyses.html_report import write_html_report
+
+    # the answer's fallback is the repository's README, read only with the default data
+    # (--data DIR reads DIR alone, as for the example figures)
+    readme = EXAMPLES_DIR.parent / "README.md" if args.data is None else None
+    index = write_html_report(out, frame, [f for f in figs if Path(f).suffix == ".png"],
+                              readme=readme)
+    print(f"HTML report -> {index}")
     return 0
 
 
@@ -320,14 +348,28 @@ def _check_method(method: str | None, es) -> None:
 def _cmd_pool(args) -> int:
     import dataclasses
 
+    if (args.subgroup or args.mods) and (args.bias or args.leave_one_out):
+        raise errors.InputError("--bias and --leave-one-out are for one pooled model, not with "
+                                "--subgroup or --mods")
+    if args.subgroup and args.mods:
+        raise errors.InputError("give --subgroup or --mods, not both (a categorical --mods "
+                                "column fits the subgroups with one common tau2)")
     with _about(args.file):
         table, res = _pooled_from_file(args)
-        if table.excluded:
-            res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
-        if args.json:
-            text = json_text(_pool_payload(res, args))
+        if args.subgroup or args.mods:
+            payload = (_subgroup_payload if args.subgroup else _metareg_payload)(res)
+            payload["excluded"] = [{"study": st, "reason": r} for st, r in table.excluded]
         else:
-            text = "\n\n".join([res.summary(), *_pool_extras(res, args)])
+            if table.excluded:
+                res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
+            payload = _pool_payload(res, args)
+        if args.effect_label:
+            payload["effect_label"] = args.effect_label
+        if args.json:
+            text = json_text(payload)
+        else:
+            head = [f"Effect: {args.effect_label}"] if args.effect_label else []
+            text = "\n\n".join([*head, res.summary(), *_pool_extras(res, args)])
     print(text)
     return 0
 
@@ -356,7 +398,9 @@ def _pool_extras(res, args) -> list[str]:
 
 
 def _pooled_from_file(args):
-    """Read, check and pool the study file of *args*; warnings go to the CLI's warning line."""
+    """Read, check and pool the study file of *args* (one model, subgroups with
+    ``--subgroup COL`` or a meta-regression with ``--mods COL[,COL]``); warnings go to the
+    CLI's warning line."""
     from .data.userfile import read_study_csv
     from .results import pool, subgroups
 
@@ -364,18 +408,96 @@ def _pooled_from_file(args):
     es = effect_sizes_from_table(table, args.measure, exact=PROFILES[args.profile].exact_j)
     _check_method(args.method, es)
     subgroup = getattr(args, "subgroup", None)
-    if subgroup and subgroup not in table.extra:
-        raise errors.InputError(f"{table.path}, line 1, column {subgroup!r}: no such column for "
-                                "--subgroup")
+    mods = getattr(args, "mods", None)
     if subgroup:
-        res = subgroups(es, table.extra[subgroup], method=args.method or DEFAULT_POOL_METHOD,
-                        hksj=bool(args.hksj), level=args.level, profile=args.profile)
+        res = subgroups(es, _subgroup_labels(table, subgroup),
+                        method=args.method or DEFAULT_POOL_METHOD, hksj=bool(args.hksj),
+                        level=args.level, profile=args.profile)
+    elif mods:
+        res = _metareg_from_table(table, es, mods, args)
     else:
         res = pool(es, method=args.method, hksj=True if args.hksj else None,
                    level=args.level, profile=args.profile)
     for study, reason in table.excluded:
         warnings.warn(f"excluded {study}: {reason}", stacklevel=1)
     return table, res
+
+
+def _subgroup_labels(table, column: str) -> tuple[str, ...]:
+    """The labels of the ``--subgroup`` *column*: it must exist (the message shows the header
+    found) and have no blank cell."""
+    from .data.userfile import moderator_column
+
+    if column not in table.extra:
+        moderator_column(table, column, "--subgroup")  # raises, showing the header found
+    labels = table.extra[column]
+    for label, line in zip(labels, table.lines, strict=True):
+        if not label.strip():
+            raise errors.InputError(f"{table.path}, line {line}, column {column!r}: subgroup "
+                                    "label is missing")
+    return labels
+
+
+def _moderator_frame(table, spec: str):
+    """The design of ``--mods COL[,COL]`` (no intercept: metareg adds it): a numeric column
+    as it is, a categorical one as indicators of every level but the first in sorted order
+    (R's ``factor()`` default and metafor's coding; coefficient names COLUMNlevel)."""
+    import pandas as pd
+
+    from .data.userfile import moderator_column
+
+    names = [c.strip() for c in spec.split(",")]
+    if not all(names):
+        raise errors.InputError(f"--mods {spec!r}: give column names separated by commas, "
+                                "e.g. --mods ablat,alloc")
+    if len(set(names)) < len(names):
+        raise errors.InputError(f"--mods {spec!r}: a column is named twice")
+    parts = []
+    for name in names:
+        kind, values = moderator_column(table, name)
+        if kind == "numeric":
+            parts.append(pd.DataFrame({name: values}))
+        else:
+            levels = sorted(set(values))
+            parts.append(pd.DataFrame({f"{name}{lev}": [float(v == lev) for v in values]
+                                       for lev in levels[1:]}))
+    return pd.concat(parts, axis=1)
+
+
+def _metareg_from_table(table, es, spec: str, args):
+    from .results import metareg
+
+    if args.method in COUNT_METHODS:
+        raise errors.InputError(f"--mods fits a meta-regression; method {args.method} pools "
+                                "without moderators (use FE or a tau2 estimator)")
+    if args.profile != "metafor":
+        raise errors.InputError("--mods is metafor's meta-regression (rma with mods); it takes "
+                                "no --profile other than metafor")
+    X = _moderator_frame(table, spec)
+    if X.shape[1] + 1 >= len(es.yi):
+        raise errors.InputError(f"--mods {spec}: {X.shape[1] + 1} coefficients for "
+                                f"{len(es.yi)} studies; a meta-regression needs more studies "
+                                "than coefficients")
+    return metareg(es, X, method=args.method or DEFAULT_POOL_METHOD, hksj=bool(args.hksj),
+                   level=args.level)
+
+
+def _subgroup_payload(res) -> dict:
+    groups = res.to_frame()
+    return {"model": "subgroups", "measure": res.measure, "method": res.overall.method,
+            "common_tau2": res.common_tau2,
+            "groups": groups[groups.group != "Overall"].to_dict(orient="records"),
+            "Q_between": res.Q_between, "Q_between_df": res.Q_between_df,
+            "Q_between_p": res.Q_between_p, "overall": res.overall.to_dict()}
+
+
+def _metareg_payload(res) -> dict:
+    return {"model": "metareg", "measure": res.measure, "method": res.method,
+            "test": res.test, "k": res.k, "tau2": res.tau2, "se_tau2": res.se_tau2,
+            "tau2_ci_low": res.tau2_ci[0], "tau2_ci_high": res.tau2_ci[1], "I2": res.I2,
+            "H2": res.H2, "R2": res.R2, "QE": res.QE, "QE_df": res.QE_df, "QE_p": res.QE_p,
+            "QM": res.QM, "QM_df": res.QM_df, "QM_df2": res.QM_df2, "QM_p": res.QM_p,
+            "coefficients": res.to_frame().to_dict(orient="records")}
 
 
 def _cmd_forest(args) -> int:
@@ -386,9 +508,9 @@ def _cmd_forest(args) -> int:
         _, res = _pooled_from_file(args)
         if args.command == "forest":
             fig = forest(res, sort=args.sort, favours=tuple(args.favours),
-                         arm_labels=tuple(args.arms))
+                         arm_labels=tuple(args.arms), effect_label=args.effect_label)
         else:
-            fig = funnel(res)
+            fig = funnel(res, xlabel=args.effect_label)
     _write_figure(fig, out)
     print(f"written {out}")
     return 0
@@ -401,19 +523,32 @@ def _cmd_network(args) -> int:
     from .results.network import network
 
     plot = _figure_path(args.plot) if args.plot else None  # before any work
+    larger, source = _network_direction(args)  # before any reading: a bad --outcome is one line
     shape, cols = read_network_csv(args.file)
     measure = (args.measure or DEFAULT_NETWORK_MEASURE[shape]).upper()
     fits = NETWORK_MEASURES[shape]
     if measure not in fits:
         raise errors.InputError(f"{Path(args.file)}: measure {measure} does not fit {shape} arms "
                                 f"({', '.join(fits)})")
+    _check_reference(args.file, args.reference, cols["treatment"])
+    if source is None:
+        warnings.warn("P-scores and ranks assume that larger effects are better; say "
+                      "--larger-is-better or --smaller-is-better (or --outcome ID)", stacklevel=1)
     with _about(args.file):
         res = network(pd.DataFrame(cols), measure=measure, method=args.method,
-                      reference=args.reference, level=args.level)
+                      reference=args.reference, level=args.level, larger_is_better=larger)
+        ranking = _ranking(res)
         if args.json:
-            text = json_text(res.to_dict())
+            payload = res.to_dict()
+            payload.update(larger_is_better=larger, direction_from=source or "default",
+                           ranking=ranking)
+            if args.effect_label:
+                payload["effect_label"] = args.effect_label
+            text = json_text(payload)
         else:
-            text = f"{res.summary()}\n\n{res.league_table().to_string()}"
+            head = f"Effect: {args.effect_label}\n\n" if args.effect_label else ""
+            text = (f"{head}{res.summary()}\n\n{_ranking_text(ranking, larger, source)}\n\n"
+                    f"{res.league_table().to_string()}")
         if plot is not None:
             from .plots.network import network_graph
 
@@ -422,6 +557,70 @@ def _cmd_network(args) -> int:
         _write_figure(fig, plot)  # before printing: a failed write prints no results
     print(text)
     return 0
+
+
+DIRECTIONS = {"higher_is_better": True, "lower_is_better": False}
+
+
+def _network_direction(args) -> tuple[bool, str | None]:
+    """Whether larger effects are better, and where that was said: ``--larger-is-better`` /
+    ``--smaller-is-better``, or ``--outcome ID`` (the direction of benefit in the package's
+    outcomes table, ``data/outcomes.csv``), or None (the default, larger is better)."""
+    flag = args.larger_is_better
+    if not args.outcome:
+        return (True if flag is None else flag), (None if flag is None else "option")
+    from . import data
+
+    table = data.load("outcomes", args.data)
+    rows = table[table.outcome == args.outcome]
+    if rows.empty:
+        raise errors.InputError(f"--outcome {args.outcome!r} is not in the outcomes table; the "
+                                f"outcomes are: {', '.join(map(str, table.outcome))}")
+    direction = str(rows.iloc[0].direction)
+    if direction not in DIRECTIONS:
+        raise errors.InputError(f"--outcome {args.outcome}: the outcomes table gives no "
+                                f"direction of benefit ({direction!r}); say --larger-is-better "
+                                "or --smaller-is-better")
+    larger = DIRECTIONS[direction]
+    if flag is not None and flag != larger:
+        raise errors.InputError(f"--outcome {args.outcome} is {direction} in the outcomes "
+                                "table, which contradicts "
+                                f"{'--larger' if flag else '--smaller'}-is-better")
+    return larger, f"outcome {args.outcome} ({direction})"
+
+
+def _check_reference(path, reference: str | None, treatments) -> None:
+    """A ``--reference`` that is not a treatment of the file: one line listing the treatments
+    as they are written in the file (and the near miss, e.g. usual_care for 'usual care')."""
+    if reference is None:
+        return
+    names = list(dict.fromkeys(treatments))
+    if reference in names:
+        return
+    def key(t: str) -> str:
+        return " ".join(t.replace("_", " ").replace("-", " ").lower().split())
+
+    near = [t for t in names if key(t) == key(reference)]
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise errors.InputError(f"{Path(path)}: --reference {reference!r} is not a treatment in the "
+                            f"file{hint} (treatments: {', '.join(repr(t) for t in names)})")
+
+
+def _ranking(res) -> list[dict]:
+    """Treatments from best to worst by P-score (its direction is the result's)."""
+    ps = res.p_scores()
+    order = sorted(res.treatments, key=lambda t: -ps[t])
+    return [{"rank": i + 1, "treatment": t, "p_score": ps[t]} for i, t in enumerate(order)]
+
+
+def _ranking_text(ranking: list[dict], larger: bool, source: str | None) -> str:
+    said = f"from {source}" if source else "assumed; see --larger-is-better"
+    lines = [f"Ranking by P-score ({'larger' if larger else 'smaller'} effects are better: "
+             f"{said}):"]
+    width = max(len(r["treatment"]) for r in ranking)
+    lines += [f"  {r['rank']:>2}. {r['treatment']:<{width}}  {r['p_score']:.3f}"
+              for r in ranking]
+    return "\n".join(lines)
 
 
 def _prior_specs() -> list[tuple[str, str, str]]:
@@ -462,7 +661,13 @@ def _cmd_bayes(args) -> int:
         table, res = _bayes_from_file(args, tau_prior, mu_prior)
         if table.excluded:
             res = dataclasses.replace(res, excluded=tuple(table.excluded) + res.excluded)
-        text = json_text(res.to_dict()) if args.json else res.summary()
+        if args.json:
+            payload = res.to_dict()
+            if args.effect_label:
+                payload["effect_label"] = args.effect_label
+            text = json_text(payload)
+        else:
+            text = (f"Effect: {args.effect_label}\n\n" if args.effect_label else "") + res.summary()
     print(text)
     return 0
 
@@ -484,6 +689,50 @@ def _bayes_from_file(args, tau_prior, mu_prior):
 # ---------------------------------------------------------------------------------- parser
 
 
+# One example (or more) per command, shown by ``acu-meta COMMAND --help``; every example
+# runs as written from the repository root (tests/cli/test_cli_help.py runs them).
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "list-datasets": ("acu-meta list-datasets",),
+    "check-data": ("acu-meta check-data -o data-checks.md",),
+    "pool": ("acu-meta pool examples/bcg.csv --measure RR",
+             "acu-meta pool examples/normand1999.csv --method DL --hksj --json",
+             "acu-meta pool examples/bcg_moderators.csv --measure RR --subgroup alloc",
+             "acu-meta pool examples/bcg_moderators.csv --measure RR --mods ablat,alloc"),
+    "forest": ("acu-meta forest examples/bcg.csv --measure RR -o forest.svg",
+               "acu-meta forest examples/bcg_moderators.csv --measure RR --subgroup alloc "
+               "-o forest.png"),
+    "funnel": ("acu-meta funnel examples/bcg.csv --measure RR -o funnel.png",),
+    "bayes": ("acu-meta bayes examples/crins2014.csv --tau-prior half-normal:0.5",
+              "acu-meta bayes --list-priors"),
+    "network": ("acu-meta network examples/hasselblad1998.csv --reference no_contact "
+                "--larger-is-better",
+                "acu-meta network examples/senn2013.csv --measure MD --reference placebo "
+                "--smaller-is-better --json"),
+    "reproduce": ("acu-meta reproduce --out . --notebooks notebooks",),
+    "snapshot": ("acu-meta snapshot",),
+}
+
+DESCRIPTION = """Re-derive the evidence on acupuncture for chronic low back pain, and
+meta-analyse any CSV of studies with metafor's numbers.
+
+Run 'acu-meta COMMAND --help' for the options and an example of each command.
+Exit status: 0 ok, 2 bad input (one line naming file, line and column), 1 a bug."""
+
+
+def _epilog(command: str) -> str:
+    lines = EXAMPLES[command]
+    return ("example:\n" if len(lines) == 1 else "examples:\n") + "\n".join(
+        f"  {e}" for e in lines)
+
+
+def _command(sub, name: str, common, help: str):
+    """A subcommand with its one-line *help*, shown also as its description, and its
+    examples (:data:`EXAMPLES`) below the options."""
+    return sub.add_parser(name, parents=[common], help=help, description=help[0].upper()
+                          + help[1:] + ".", epilog=_epilog(name),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def _add_pool_options(p) -> None:
     p.add_argument("file", help="CSV: study plus yi,vi | yi,sei | treat_mean,treat_sd,treat_n,"
                    "control_mean,control_sd,control_n | treat_events,treat_n,control_events,"
@@ -497,33 +746,37 @@ def _add_pool_options(p) -> None:
     p.add_argument("--profile", default="metafor", choices=list(PROFILES))
     p.add_argument("--drop-missing", action="store_true",
                    help="leave out rows with a missing value (listed in 'excluded')")
+    p.add_argument("--effect-label", metavar="TEXT",
+                   help="name of the effect in the output, e.g. 'Risk ratio (95%% CI)'")
 
 
 def _add_data_commands(sub, common) -> None:
-    p = sub.add_parser("list-datasets", parents=[common],
-                       help="list the transcribed tables (validates them)")
+    p = _command(sub, "list-datasets", common, help="list the transcribed tables (validates them)")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("check-data", parents=[common],
-                       help="validate the data and run the consistency checks")
+    p = _command(sub, "check-data", common, help="validate the data and run the consistency checks")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("-o", "--out", help="write the Markdown report to this file")
     p.set_defaults(func=_cmd_check_data)
 
 
 def _add_pool_commands(sub, common) -> None:
-    p = sub.add_parser("pool", parents=[common],
-                       help="meta-analysis of a CSV of studies (metafor's numbers)")
+    p = _command(sub, "pool", common, help="meta-analysis of a CSV of studies (metafor's numbers)")
     _add_pool_options(p)
     p.add_argument("--bias", action="store_true",
                    help="small-study effects: Egger (rma and lm), Begg, trim-and-fill, "
                         "fail-safe N")
     p.add_argument("--leave-one-out", action="store_true", help="leave-one-out refits")
+    p.add_argument("--subgroup", metavar="COLUMN",
+                   help="pool within the subgroups of this column and test their difference")
+    p.add_argument("--mods", metavar="COLUMN[,COLUMN]",
+                   help="meta-regression on these columns: numbers are continuous, labels "
+                        "categorical (indicators of every level but the first, sorted)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_pool)
 
-    p = sub.add_parser("forest", parents=[common], help="forest plot of a CSV of studies")
+    p = _command(sub, "forest", common, help="forest plot of a CSV of studies")
     _add_pool_options(p)
     p.add_argument("--subgroup", metavar="COLUMN", help="column with subgroup labels")
     p.add_argument("--sort", choices=["effect", "weight", "label"], help="order of the rows")
@@ -534,8 +787,7 @@ def _add_pool_commands(sub, common) -> None:
     p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=_cmd_forest)
 
-    p = sub.add_parser("funnel", parents=[common],
-                       help="contour-enhanced funnel plot of a CSV of studies")
+    p = _command(sub, "funnel", common, help="contour-enhanced funnel plot of a CSV of studies")
     _add_pool_options(p)
     p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=_cmd_forest)
@@ -548,15 +800,16 @@ TAU_PRIOR_HELP = ("prior of tau: half-normal:S, half-cauchy:S, half-t:S,DF, expo
 
 
 def _add_bayes_command(sub, common) -> None:
-    p = sub.add_parser("bayes", parents=[common],
-                       help="Bayesian random-effects meta-analysis of a CSV of studies "
-                            "(exact, as R's bayesmeta)")
+    p = _command(sub, "bayes", common,
+                 help="Bayesian random-effects meta-analysis of a CSV of studies "
+                      "(exact, as R's bayesmeta)")
     p.add_argument("file", nargs="?", help="CSV of studies, as for pool")
     p.add_argument("--measure", type=str.upper, choices=list(MEASURES),
                    help="effect measure (default: SMD, OR or GEN by the columns)")
     p.add_argument("--tau-prior", metavar="SPEC", help=TAU_PRIOR_HELP)
     p.add_argument("--mu-prior", metavar="normal:M,S",
                    help="prior of mu: normal:M,S (default: flat, improper)")
+    p.add_argument("--effect-label", metavar="TEXT", help="name of the effect in the output")
     p.add_argument("--interval", choices=["central", "shortest"], default="central",
                    help="credible intervals: central (equal tails, default) or shortest")
     p.add_argument("--level", type=_level, default=95, help="credible level in percent")
@@ -570,8 +823,7 @@ def _add_bayes_command(sub, common) -> None:
 
 
 def _add_network_command(sub, common) -> None:
-    p = sub.add_parser("network", parents=[common],
-                       help="network meta-analysis of a long-format CSV of arms")
+    p = _command(sub, "network", common, help="network meta-analysis of a long-format CSV of arms")
     p.add_argument("file", help="CSV with header study,treatment,events,n or "
                    "study,treatment,mean,sd,n (one row per study arm)")
     p.add_argument("--measure", type=str.upper,
@@ -579,6 +831,17 @@ def _add_network_command(sub, common) -> None:
                    help="effect measure (default: OR for events, SMD for means)")
     p.add_argument("--method", type=str.upper, default="REML", choices=list(NETWORK_METHODS))
     p.add_argument("--reference", help="reference treatment (default: the first in the file)")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--larger-is-better", dest="larger_is_better", action="store_true",
+                     default=None, help="ranks and P-scores: larger effects are better "
+                                        "(the default, with a warning)")
+    way.add_argument("--smaller-is-better", dest="larger_is_better", action="store_false",
+                     help="ranks and P-scores: smaller effects are better (e.g. pain scores)")
+    p.add_argument("--outcome", metavar="ID",
+                   help="take the direction from the package's outcomes table "
+                        "(data/outcomes.csv), e.g. cpgs_pain")
+    p.add_argument("--data", help="data folder for --outcome (default: the repository's data/)")
+    p.add_argument("--effect-label", metavar="TEXT", help="name of the effect in the output")
     p.add_argument("--level", type=_level, default=95, help="confidence level in percent")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", metavar="OUT", help="also write the network graph (.png/.svg/.pdf)")
@@ -586,7 +849,7 @@ def _add_network_command(sub, common) -> None:
 
 
 def _add_reproduce_commands(sub, common) -> None:
-    p = sub.add_parser("reproduce", parents=[common], help="rebuild every report and figure")
+    p = _command(sub, "reproduce", common, help="rebuild every report and figure")
     p.add_argument("--data", help="data folder (default: the repository's data/); read alone")
     p.add_argument("--examples", metavar="DIR",
                    help="folder of the example CSVs behind the example figures (Lee 2004 GOSH; "
@@ -596,15 +859,18 @@ def _add_reproduce_commands(sub, common) -> None:
                    help="also execute the notebooks in DIR and render them to HTML")
     p.set_defaults(func=_cmd_reproduce)
 
-    p = sub.add_parser("snapshot", parents=[common],
-                       help="refresh the regression snapshot of reproduced numbers")
+    p = _command(sub, "snapshot", common,
+                 help="refresh the regression snapshot of reproduced numbers")
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("-o", "--out", default=str(SNAPSHOT), help=f"default: {SNAPSHOT}")
     p.set_defaults(func=_cmd_snapshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="acu-meta", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="acu-meta", description=DESCRIPTION,
+                     epilog="examples:\n" + "\n".join(f"  {EXAMPLES[c][0]}" for c in
+                                                      ("check-data", "pool", "network")),
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"acu-meta {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="on an error, print the traceback too")

@@ -1,37 +1,72 @@
 """Execute the narrated notebooks and render them to HTML (``make reproduce``, the tests).
 
 Needs the ``notebooks`` extra (nbclient, nbformat, nbconvert, ipykernel).
+
+The kernel talks to this process over IPC sockets (Unix domain sockets in a private temporary
+folder), not TCP: ipykernel warns on stderr, "Kernel is running over TCP without encryption",
+for every TCP kernel, and local sockets are the transport it recommends. Where IPC is not
+available (Windows) the default TCP transport is used. :func:`render_all` reports each notebook
+as it finishes (``progress``), so ``make reproduce`` prints a line per notebook, not all six at
+the end. Tested by ``tests/cli/test_notebooks_progress.py``.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
+def _kernel_config(folder: str):
+    """traitlets configuration for the kernel manager that :class:`nbclient.NotebookClient`
+    creates (and so shuts down itself): IPC transport with the sockets in *folder*. Empty
+    where Unix domain sockets do not exist (the default, TCP)."""
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(folder, "kernel")
+    return config
+
+
 def execute(path: Path, timeout: int = 600):
-    """Run every cell of notebook *path* in a fresh kernel (working directory: its folder);
-    return the executed notebook. Raises on the first failing cell."""
+    """Run every cell of notebook *path* in a fresh kernel (working directory: its folder;
+    IPC transport, see the module docstring); return the executed notebook. Raises on the
+    first failing cell. The kernel is shut down afterwards (the client owns its manager)."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="acu-meta-kernel-") as sockets:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                config=_kernel_config(sockets),
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
     return nb
 
 
-def render_all(folder: Path, out: Path) -> list[Path]:
-    """Execute every ``*.ipynb`` in *folder* and write ``<name>.html`` into *out*."""
+def render_all(folder: Path, out: Path,
+               progress: Callable[[int, int, Path, float], None] | None = None) -> list[Path]:
+    """Execute every ``*.ipynb`` in *folder* and write ``<name>.html`` into *out*.
+
+    *progress*, if given, is called as ``progress(i, n, html_path, seconds)`` as soon as the
+    i-th of n notebooks is written."""
     from nbconvert import HTMLExporter
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     exporter = HTMLExporter()
-    for path in sorted(folder.glob("*.ipynb")):
+    paths = sorted(folder.glob("*.ipynb"))
+    for i, path in enumerate(paths, start=1):
+        start = time.perf_counter()
         nb = execute(path)
         body, _ = exporter.from_notebook_node(nb)
         target = out / f"{path.stem}.html"
         target.write_text(body, encoding="utf-8")
         written.append(target)
+        if progress is not None:
+            progress(i, len(paths), target, time.perf_counter() - start)
     return written

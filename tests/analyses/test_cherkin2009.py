@@ -19,8 +19,11 @@ from tolerances import SECOND_ROUTE, printed
 
 from acu_meta.analyses import cherkin2009 as c
 
-DISCREPANCIES = {
-    # Table 3 adjusts for baseline and covariates, which the transcribed data cannot do
+DISCREPANCIES: dict[str, str] = {}
+
+NOT_COMPARABLE = {
+    # Table 3 adjusts for baseline and covariates, which the transcribed data cannot do: the
+    # unadjusted Table 2 difference is another quantity (issue #13)
     "cherkin_t3_adjusted_md_standardized_usual": "adjusted, not recomputable",
 }
 
@@ -62,6 +65,7 @@ def test_nbk56291_figure8_forest(targets):
 
 def test_every_cherkin2009_target_is_reproduced(targets):
     """Every Cherkin 2009 / NBK56291 target (Abstract, Table 2, Table 3, Figure 8) is exact
-    or consistent, except the documented discrepancies."""
-    check_targets(targets, DISCREPANCIES)
+    or consistent, except the documented discrepancies and the adjusted Table 3 difference,
+    which is not comparable."""
+    check_targets(targets, DISCREPANCIES, NOT_COMPARABLE)
     assert {t.study for t in targets} == {"cherkin2009", "nbk56291"}

@@ -60,7 +60,7 @@ def test_reproduce_writes_every_output(reproduced_dir):
     counts = frame.status.value_counts()
     assert (f"reproduction: {len(frame)} targets ({counts.get('exact', 0)} exact, "
             f"{counts.get('consistent', 0)} consistent, {counts.get('discrepancy', 0)} "
-            "discrepancy)") in stdout
+            f"discrepancy, {counts.get('not comparable', 0)} not comparable)") in stdout
     assert f"figures: {2 * len(names)} files" in stdout
 
 

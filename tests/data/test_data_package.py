@@ -11,7 +11,8 @@ from _helpers import DATA
 from acu_meta import data
 
 EXPECTED = ["sources", "outcomes", "arms", "arm_outcomes", "proportions", "contrasts",
-            "pooled", "pooled_rows", "facts", "heterogeneity_priors"]
+            "pooled", "pooled_rows", "facts", "heterogeneity_priors",
+            "trial_outcomes", "arm_types", "analysed_counts", "risk_of_bias", "review_certainty"]
 
 
 def test_list_datasets():

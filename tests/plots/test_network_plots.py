@@ -58,7 +58,7 @@ def test_network_graph_nodes_and_edges_by_studies(arms, net):
     for t in net.treatments:  # node area by patients
         assert _gid(fig, f"node-{t}").get_sizes()[0] == pytest.approx(
             150 + 1100 * n[t] / n.max())
-        assert _gid(fig, f"label-{t}").get_text() == t.replace("_", " ")
+        assert _gid(fig, f"label-{t}").get_text() == t  # as written in the data (#14)
 
 
 def test_network_graph_edges_by_precision(net):

@@ -68,7 +68,7 @@ def test_forest_rows_binary_13(tmp_path):
     _check_rows(root, res)
     d = REF["datasets"]["bcg"]
     assert _group_text(root, "arm-0-ai") == [f"{d['ai'][0]}"]
-    assert _group_text(root, "arm-12-n2i") == [f"{d['n2i'][12]}"]
+    assert _group_text(root, "arm-12-n2i") == [f"{d['n2i'][12]:,}"]  # thousands separated
 
 
 def test_forest_rows_continuous_9(tmp_path):
@@ -181,7 +181,7 @@ def test_plots_take_an_axes_and_return_the_figure():
     np.testing.assert_allclose(_scatter(axs[1, 0]), np.column_stack([1 / s, res.yi / s]),
                                rtol=SAME_ARITHMETIC)
     fig2 = Figure(figsize=(10, 6))
-    ax = fig2.add_axes((0.4, 0.2, 0.3, 0.7))
+    ax = fig2.add_axes((0.45, 0.2, 0.3, 0.7))  # room for the columns (else refused)
     assert forest(res, ax=ax) is fig2
     labels = [t.get_text() for t in fig2.findobj() if (t.get_gid() or "").startswith("label-")]
     assert labels == list(res.studies)

@@ -159,6 +159,9 @@ def test_safety_net_refits_rows_with_the_single_engine(monkeypatch):
     """With the Newton iteration cut to one step no bracket converges: every iterative row is
     handed to the single engine, and the numbers are unchanged."""
     monkeypatch.setattr("acu_meta.models._tau2_batch._MAXITER", 1)
+    # the numpy path's safety net (the kernel hands its unconverged rows to this path:
+    # tests/models/test_kernel.py)
+    monkeypatch.setenv("ACU_META_KERNEL", "numpy")
     for method in ("REML", "PM"):
         res = pool_many(Y[:40], V[:40], method=method)
         assert res.refitted.sum() > 10 and res.converged.all()

@@ -120,9 +120,9 @@ def _table3_target(where) -> Target:
         "cherkin_t3_adjusted_md_standardized_usual", STUDY,
         "Table 3: adjusted RMDQ difference, standardized acupuncture vs usual care, 8 weeks",
         t3.estimate, unadj,
-        note=f"Table 3 adjusts for baseline and covariates, which the transcribed data cannot "
-             f"do; the unadjusted difference from Table 2 is {unadj:.2f}. Shown beside, not "
-             f"expected to match.")
+        not_comparable="Table 3 adjusts for baseline and covariates, which the transcribed data "
+                       "cannot do: the recomputed value is the unadjusted difference of the "
+                       "Table 2 means at 8 weeks, another quantity.")
 
 
 def _nbk_pooled_targets(where) -> list[Target]:

@@ -533,3 +533,48 @@ def read_network_csv(path: str | Path) -> tuple[str, dict[str, list]]:
     if not cols["study"]:
         raise InputError(f"{table.shown}: no data rows below the header")
     return shape, cols
+
+
+# ---------------------------------------------------------------------------- moderators
+
+
+def moderator_column(table: StudyTable, column: str, option: str = "--mods"
+                     ) -> tuple[str, tuple]:
+    """The values of the extra *column* of a study *table* as a moderator (``acu-meta pool
+    --mods``): ``("numeric", floats)`` when every cell is a number (read as
+    :func:`parse_number` reads them), ``("categorical", labels)`` when none is.
+
+    Refused with an :class:`InputError` naming file, line and column: a column the header lacks
+    (the message shows the header found), a missing cell (blank, ``NA``), a column that mixes
+    numbers and text (a typo in a numeric column must not turn it into categories), a
+    categorical column with one level only, and a number the weights cannot hold.
+    Tested by ``tests/cli/test_cli_moderators.py``.
+    """
+    if column not in table.extra:
+        header = ",".join(["study", *table.columns, *table.extra])
+        near = [h for h in table.extra if h.lower() == column.lower()]
+        case = f"; found {near[0]!r}: column names are case-sensitive" if near else ""
+        raise InputError(f"{table.path}, line 1, column {column!r}: no such column for {option}"
+                         f"{case} (header found: {header!r})")
+    cells = table.extra[column]
+    where = [f"{table.path}, line {line}, column {column!r}" for line in table.lines]
+    for text, at in zip(cells, where, strict=True):
+        if _is_missing(text):
+            raise InputError(f"{at}: missing value for {option} (fill it in or leave the row "
+                             "out)")
+    numeric = [bool(_DECIMAL.fullmatch(t.strip())) for t in cells]
+    if all(numeric):
+        return "numeric", tuple(parse_number(t.strip(), at) for t, at in
+                                zip(cells, where, strict=True))
+    if any(numeric):
+        first_text = numeric.index(False)
+        first_num = numeric.index(True)
+        raise InputError(f"{where[first_text]}: {cells[first_text].strip()!r} is not a number, "
+                         f"but {cells[first_num].strip()!r} ({where[first_num].split(', ')[1]}) "
+                         f"is: a {option} column is all numbers (continuous) or all labels "
+                         "(categorical)")
+    labels = tuple(t.strip() for t in cells)
+    if len(set(labels)) < 2:
+        raise InputError(f"{table.path}, column {column!r}: every row has the level "
+                         f"{labels[0]!r}; a categorical {option} column needs two levels or more")
+    return "categorical", labels

@@ -51,13 +51,12 @@ import numpy as np
 from ._linalg import (
     WeightedFits,
     one_minus_leverage,
-    pmat,
     sum_squares,
     trace_p,
     trace_pp,
     weighted_fits,
-    wls,
 )
+from ._network_linalg import NetworkSystem
 from ._roots import decreasing_root, scale_of, score_maximum, variance
 
 _LOG2PI = math.log(2 * math.pi)
@@ -244,25 +243,22 @@ def se_tau2_reml(tau2: float, y, v, X) -> float:
 # ------------------------------------------------------------------------------ network model
 
 
-def _network_gls(t: float, y, V, R, X):
-    S = V + t * R
-    W = np.linalg.inv(S)
-    return S, W, wls(y, X, W)
+def _system(y, V, R, X) -> NetworkSystem:
+    """The block-diagonal form of the network model (:mod:`acu_meta.models._network_linalg`):
+    a prebuilt :class:`NetworkSystem` passes through."""
+    return V if isinstance(V, NetworkSystem) else NetworkSystem(y, V, R, X)
 
 
 def network_score(t: float, y, V, R, X) -> float:
-    """REML score of the network model: ``y'P R P y - tr(P R)``."""
-    _, W, f = _network_gls(t, y, V, R, X)
-    P = pmat(W, X, f.Ainv)
-    Py = P @ y
-    return float(Py @ R @ Py - np.trace(P @ R))
+    """REML score of the network model: ``y'P R P y - tr(P R)``, by per-study blocks
+    (equal to the dense form in ``tests/models/test_network_linalg.py``)."""
+    return _system(y, V, R, X).score(t)
 
 
 def network_loglik(t: float, y, V, R, X) -> float:
-    """Restricted log-likelihood of the network model (up to a constant)."""
-    S, _, f = _network_gls(t, y, V, R, X)
-    logdet_a = np.linalg.slogdet(f.A_s)[1] + X.shape[1] * math.log(f.scale)
-    return float(-0.5 * (np.linalg.slogdet(S)[1] + logdet_a + f.rss))
+    """Restricted log-likelihood of the network model (up to a constant), by per-study
+    blocks: ``-(sum log det S_s + log det X'WX + rss) / 2``."""
+    return _system(y, V, R, X).loglik(t)
 
 
 def network_fe(y, V, R, X) -> float:
@@ -271,18 +267,18 @@ def network_fe(y, V, R, X) -> float:
 
 
 def network_reml(y, V, R, X) -> float:
-    """REML tau2 of the network model (global maximum, as the pairwise REML)."""
+    """REML tau2 of the network model (global maximum, as the pairwise REML). V may be a
+    prebuilt :class:`~acu_meta.models._network_linalg.NetworkSystem` (then R is unused)."""
     if X.shape[0] <= X.shape[1]:
         return 0.0
-    t, _ = score_maximum(lambda t: network_score(t, y, V, R, X),
-                         lambda t: network_loglik(t, y, V, R, X), scale_of(y, np.diag(V)))
+    system = _system(y, V, R, X)
+    t, _ = score_maximum(system.score, system.loglik, scale_of(y, system.diag_v))
     return float(t)
 
 
 def network_dl(y, V, R, X) -> float:
-    """Generalized DerSimonian-Laird: ``(Q - df) / tr(P0 R)`` (DL for two treatments)."""
-    W0 = np.linalg.inv(V)
-    f = wls(y, X, W0)
+    """Generalized DerSimonian-Laird: ``(Q - df) / tr(P0 R)`` (DL for two treatments). V may
+    be a prebuilt :class:`~acu_meta.models._network_linalg.NetworkSystem`."""
+    f, tr = _system(y, V, R, X).trace_p0r()
     df = X.shape[0] - X.shape[1]
-    P0 = pmat(W0, X, f.Ainv)
-    return max(0.0, (f.rss - df) / float(np.trace(P0 @ R)))
+    return max(0.0, (f.rss - df) / tr)

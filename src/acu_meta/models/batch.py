@@ -21,8 +21,9 @@ import numpy as np
 
 from ..errors import ModelError
 from ..numeric import h2_from_q, h2_from_tau2, i2_from_q, i2_from_tau2
-from . import registry
+from . import _kernel, registry
 from ._core import fit
+from ._tau2 import dl_from_q
 from ._tau2_batch import _center, _trace_p0
 
 _MAX_BYTES = 200e6  # bound on the memory of the temporaries of one chunk
@@ -164,6 +165,50 @@ def _fit_chunk(y, v, est: registry.Tau2Estimator, hksj: bool, out: dict, sl: sli
     out["refitted"][sl] = refit
 
 
+def _fit_kernel(est: registry.Tau2Estimator, y, v, hksj: bool, chunk_rows) -> BatchFit:
+    """fit_many through the compiled kernel; rows it flags go to the numpy path."""
+    B = y.shape[0]
+    if est.name in ("ML", "REML"):
+        tau2, conv, hard = _kernel.ml_tau2(y, v, reml=est.name == "REML")
+    else:
+        tau2, conv, hard = np.zeros(B), None, np.zeros(B, dtype=bool)
+    # extreme rows (see extreme_columns) take the numpy path, which hands them to the single
+    # engine
+    m = np.isfinite(y) & np.isfinite(v)
+    hard = hard | extreme_columns(np.where(m, y, 0.0).T, np.where(m, v, 1.0).T,
+                                  m.T.astype(float))
+    s = _kernel.stats_at(y, v, tau2, hksj)
+    k = s["k"]
+    kf = k.astype(float)
+    if est.name == "DL":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau2 = np.where(k >= 2, dl_from_q(s["QE"], kf - 1, s["trP0"]), 0.0)
+        s = _kernel.stats_at(y, v, tau2, hksj)
+    if conv is None:
+        conv = k > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vt = np.where(k > 1, (kf - 1) / s["trP0"], np.nan)
+        if est.kind == "fixed":
+            I2, H2 = i2_from_q(s["QE"], kf - 1), h2_from_q(s["QE"], kf - 1)
+        else:
+            I2, H2 = i2_from_tau2(tau2, vt), h2_from_tau2(tau2, vt)
+        var_beta = s["s2_hksj"] / s["sw"]
+    out = {"beta": s["beta"], "var_beta": var_beta, "tau2": tau2, "QE": s["QE"], "I2": I2,
+           "H2": H2, "vt": vt, "s2_hksj": s["s2_hksj"]}
+    out = {name: np.where(k > 0, a, np.nan) for name, a in out.items()}
+    out["k"] = k.astype(int)
+    out["converged"] = (conv & (k > 0) & np.isfinite(out["beta"]) & np.isfinite(out["var_beta"])
+                        & np.isfinite(tau2) & (tau2 >= 0))
+    out["refitted"] = np.zeros(B, dtype=bool)
+    rows = np.flatnonzero(hard)
+    if rows.size:  # possible multiple maxima etc.: the numpy engine's full search
+        sub = fit_many(y[rows], v[rows], method=est.name, hksj=hksj, chunk_rows=chunk_rows,
+                       engine="numpy")
+        for name in (*_FIELDS, "k", "converged", "refitted"):
+            out[name][rows] = getattr(sub, name)
+    return BatchFit(method=est.name, hksj=hksj, **out)
+
+
 def _checked(y, v) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)
@@ -180,7 +225,7 @@ def _checked(y, v) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_many(y, v, method: str = "REML", hksj: bool = False,
-             chunk_rows: int | None = None) -> BatchFit:
+             chunk_rows: int | None = None, engine: str = "auto") -> BatchFit:
     """Fit the intercept-only model to every row of ``(B, k)`` arrays *y*, *v* at once.
 
     Parameters
@@ -196,6 +241,11 @@ def fit_many(y, v, method: str = "REML", hksj: bool = False,
     chunk_rows
         Rows per chunk (default: about 32,768 / k, so that each temporary stays in cache;
         never more than keep the temporaries below about 200 MB).
+    engine
+        ``"auto"`` (default): the compiled kernel :mod:`acu_meta.models._kernel` for FE, DL,
+        ML and REML when numba is installed (and ``ACU_META_KERNEL`` is not ``numpy``), else
+        numpy; ``"numpy"``: always the numpy path; ``"numba"``: the kernel, or ModelError
+        when numba is missing. Both give the same numbers (1e-10).
 
     Returns
     -------
@@ -221,6 +271,13 @@ def fit_many(y, v, method: str = "REML", hksj: bool = False,
     est = registry.get(method)
     est.require_batch()
     y, v = _checked(y, v)
+    if engine not in ("auto", "numpy", "numba"):
+        raise ModelError(f"engine must be 'auto', 'numpy' or 'numba', not {engine!r}")
+    if engine == "numba" and not _kernel.available():
+        raise ModelError("engine='numba' needs numba (pip install 'acu_meta[fast]') and "
+                         "ACU_META_KERNEL not set to numpy")
+    if engine != "numpy" and est.name in _kernel.METHODS and _kernel.available():
+        return _fit_kernel(est, y, v, bool(hksj), chunk_rows)
     B, kmax = y.shape
     if chunk_rows is None:
         chunk_rows = max(1, min(_CHUNK_ELEMS // max(kmax, 1),

@@ -29,6 +29,10 @@ DL for two treatments: the registered methods with a network estimator
 decomposed into within-design heterogeneity and between-design inconsistency
 (design-by-treatment interaction; Krahn, Binder & Koenig 2013).
 
+V and R are block-diagonal (one block per study, arms - 1 rows): every fit is solved block by
+block (:mod:`acu_meta.models._network_linalg`, issue #16), so 1,000 studies fit by REML in a
+fraction of a second; ``Contrasts.V`` stays the dense matrix for the callers that read it.
+
 Direct and indirect evidence (:func:`netsplit`): for every compared pair, the direct estimate
 pools the studies' own a-vs-b contrasts (inverse variance, with the network's tau2), and the
 indirect estimate is back-calculated from the network and direct estimates (Dias et al. 2010).
@@ -39,16 +43,17 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
 from ..effects.escalc import escalc
-from ..errors import ModelError
+from ..errors import InputError, ModelError
 from ..numeric import p_two_sided, pool_iv
 from . import registry
-from ._linalg import wls
+from ._network_linalg import Blocks, NetworkSystem, blocks_from_study
 
 
 class NetworkError(ModelError):
@@ -67,6 +72,19 @@ class Contrasts:
     V: np.ndarray  # full within-study covariance, block diagonal
     design: tuple[str, ...]  # the study's treatments, ordered, joined by ":"
     n_by_treatment: dict[str, float]
+
+    @cached_property
+    def rows_by_study(self) -> dict[str, list[int]]:
+        """Each study's rows (contrasts), in the order the studies first appear."""
+        rows: dict[str, list[int]] = defaultdict(list)
+        for r, s in enumerate(self.study):
+            rows[s].append(r)
+        return dict(rows)
+
+    @cached_property
+    def blocks(self) -> Blocks:
+        """The per-study block structure of V (:mod:`acu_meta.models._network_linalg`)."""
+        return blocks_from_study(self.study)
 
 
 def components(edges: list[tuple[str, str]], nodes: list[str]) -> list[list[str]]:
@@ -117,40 +135,46 @@ def order_treatments(treatments, reference: str | None) -> list[str]:
     return seen
 
 
-def _binary_block(measure: str, events, n) -> tuple[list[tuple[float, float]], np.ndarray]:
-    """One study's binary contrasts against its first (baseline) arm and their covariance.
-
-    escalc's default correction per study: 1/2 added to events and non-events of every arm
-    when any arm has a zero cell."""
+def _binary_arms(events, n) -> tuple[np.ndarray, np.ndarray]:
+    """One study's binary arms with escalc's default correction per study: 1/2 added to the
+    events and non-events of every arm when any arm has a zero cell."""
     ev = np.asarray(events, dtype=float)
     nn = np.asarray(n, dtype=float)
     if np.any((ev == 0) | (ev == nn)):
         ev, nn = ev + 0.5, nn + 1.0
-    a_b, n_b = ev[0], nn[0]
-    y = []
-    for j in range(1, len(ev)):
-        es = escalc(measure, ai=[ev[j]], n1i=[nn[j]], ci=[a_b], n2i=[n_b], add=0)
-        y.append((es.yi[0], es.vi[0]))
+    return ev, nn
+
+
+def _binary_cov(measure: str, a_b: float, n_b: float) -> float:
+    """Covariance of two binary contrasts sharing the baseline arm (a_b events of n_b)."""
     if measure == "OR":
-        cov = 1 / a_b + 1 / (n_b - a_b)
-    elif measure == "RR":
-        cov = 1 / a_b - 1 / n_b
-    else:
-        cov = (a_b / n_b) * (1 - a_b / n_b) / n_b
-    return y, np.full((len(y), len(y)), cov)
+        return 1 / a_b + 1 / (n_b - a_b)
+    if measure == "RR":
+        return 1 / a_b - 1 / n_b
+    return (a_b / n_b) * (1 - a_b / n_b) / n_b
 
 
-def _continuous_block(measure: str, mean, sd, n) -> tuple[list[tuple[float, float]], np.ndarray]:
-    """One study's MD or SMD contrasts against its first (baseline) arm and their covariance."""
-    y = []
-    for j in range(1, len(mean)):
-        es = escalc(measure, m1i=[mean[j]], sd1i=[sd[j]], n1i=[n[j]], m2i=[mean[0]],
-                    sd2i=[sd[0]], n2i=[n[0]])
-        y.append((es.yi[0], es.vi[0]))
-    if measure == "MD":
-        return y, np.full((len(y), len(y)), sd[0] ** 2 / n[0])
-    g = np.array([v[0] for v in y])
-    return y, 1 / n[0] + np.outer(g, g) / (2 * sum(n))
+def _arm_effects(measure: str, binary: bool, arms: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """yi and vi of every contrast (an arm vs its study's baseline arm), one escalc call.
+
+    *arms* holds one tuple per contrast: ``(a_j, n_j, a_b, n_b)`` (binary, corrected) or
+    ``(m_j, sd_j, n_j, m_b, sd_b, n_b)``. escalc works element by element, so this equals one
+    call per contrast; when it refuses the data, the contrasts are computed one by one so that
+    its message names the first failing contrast as before."""
+    cols = np.array(arms, dtype=float).reshape(len(arms), 4 if binary else 6).T
+
+    def call(c):
+        if binary:
+            return escalc(measure, ai=c[0], n1i=c[1], ci=c[2], n2i=c[3], add=0)
+        return escalc(measure, m1i=c[0], sd1i=c[1], n1i=c[2], m2i=c[3], sd2i=c[4], n2i=c[5])
+
+    try:
+        es = call(cols)
+    except InputError:
+        for j in range(cols.shape[1]):
+            call(cols[:, j:j + 1])
+        raise
+    return np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
 
 
 def _check_arm_inputs(measure: str, events, n, mean, sd) -> bool:
@@ -177,8 +201,10 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
     for i, s in enumerate(study):
         by_study[s].append(i)
     binary = _check_arm_inputs(measure, events, n, mean, sd)
-    rows_s, rows_t1, rows_t2, ys, designs = [], [], [], [], []
-    blocks = []
+    rows_s, rows_t1, rows_t2, designs = [], [], [], []
+    arms_rows: list[tuple] = []  # per contrast: the arm's and the baseline arm's data
+    sizes = []  # per study: its number of contrasts
+    cov = []  # per study: the covariance of its contrasts (the baseline arm's term) or g's
     edges = []
     n_by_t: dict[str, float] = defaultdict(float)
     for s, idx in by_study.items():
@@ -193,21 +219,33 @@ def contrasts_from_arms(measure: str, study, treatment, *, events=None, n=None, 
         for i in idx:
             n_by_t[treatment[i]] += float(n[i])
         edges += [(treatment[i], treatment[base]) for i in arms]
+        sizes.append(len(arms))
         if binary:
-            y, block = _binary_block(measure, [float(events[i]) for i in idx],
-                                     [float(n[i]) for i in idx])
+            ev, nn = _binary_arms([float(events[i]) for i in idx], [float(n[i]) for i in idx])
+            arms_rows += [(ev[j], nn[j], ev[0], nn[0]) for j in range(1, len(idx))]
+            cov.append(_binary_cov(measure, ev[0], nn[0]))
         else:
-            y, block = _continuous_block(measure, [float(mean[i]) for i in idx],
-                                         [float(sd[i]) for i in idx], [float(n[i]) for i in idx])
-        np.fill_diagonal(block, [v[1] for v in y])
-        blocks.append(block)
+            mm, ss, nn = ([float(x[i]) for i in idx] for x in (mean, sd, n))
+            arms_rows += [(mm[j], ss[j], nn[j], mm[0], ss[0], nn[0]) for j in range(1, len(idx))]
+            cov.append(ss[0] ** 2 / nn[0] if measure == "MD" else (1 / nn[0], 2 * sum(nn)))
         design = ":".join(treatment[i] for i in idx)
-        for j, i in enumerate(arms):
+        for i in arms:
             rows_s.append(s)
             rows_t1.append(treatment[i])
             rows_t2.append(treatment[base])
-            ys.append(y[j][0])
             designs.append(design)
+    ys, vs = _arm_effects(measure, binary, arms_rows)
+    blocks = []
+    pos = 0
+    for cv, k in zip(cov, sizes, strict=True):
+        if isinstance(cv, tuple):  # SMD: 1 / n_b + g_j g_l / (2 N)
+            g = ys[pos:pos + k]
+            block = cv[0] + np.outer(g, g) / cv[1]
+        else:
+            block = np.full((k, k), cv)
+        np.fill_diagonal(block, vs[pos:pos + k])
+        blocks.append(block)
+        pos += k
     _check_connected(edges, order)
     return Contrasts(measure, tuple(rows_s), tuple(rows_t1), tuple(rows_t2), np.array(ys),
                      _block_diag(blocks), tuple(designs), dict(n_by_t)), order
@@ -271,11 +309,37 @@ def design_matrix(c: Contrasts, order: list[str]) -> np.ndarray:
 
 
 def study_correlation(c: Contrasts) -> np.ndarray:
-    """R: 1 on the diagonal, 1/2 between contrasts of the same study, 0 elsewhere."""
-    s = np.array(c.study)
+    """R: 1 on the diagonal, 1/2 between contrasts of the same study, 0 elsewhere (dense; the
+    fit uses its blocks, :func:`correlation_blocks`)."""
+    _, s = np.unique(np.asarray(c.study, dtype=str), return_inverse=True)
+    s = s.ravel()
     R = np.where(s[:, None] == s[None, :], 0.5, 0.0)
     np.fill_diagonal(R, 1.0)
     return R
+
+
+def correlation_blocks(blocks: Blocks) -> list[np.ndarray]:
+    """The ``(k, m, m)`` blocks of :func:`study_correlation` per group of *blocks*."""
+    out = []
+    for g in blocks.groups:
+        m = g.shape[1]
+        block = np.full((m, m), 0.5)
+        np.fill_diagonal(block, 1.0)
+        out.append(np.broadcast_to(block, (len(g), m, m)))
+    return out
+
+
+def network_system(c: Contrasts, X: np.ndarray, rows=None) -> NetworkSystem:
+    """The block-diagonal GLS system of the contrasts *c* (or of its *rows*) with design *X*
+    (:class:`~acu_meta.models._network_linalg.NetworkSystem`): V's per-study blocks read
+    from ``c.V``, R's built; no dense n x n matrix."""
+    if rows is None:
+        blocks, rows = c.blocks, np.arange(len(c.yi))
+    else:
+        rows = np.asarray(rows)
+        blocks = blocks_from_study([c.study[r] for r in rows])
+    V = [c.V[rows[g][:, :, None], rows[g][:, None, :]] for g in blocks.groups]
+    return NetworkSystem.from_blocks(c.yi[rows], X, V, correlation_blocks(blocks), blocks)
 
 
 @dataclass(frozen=True)
@@ -303,10 +367,9 @@ def q_decomposition(c: Contrasts) -> tuple[float, int]:
         sub_order = d.split(":")  # the design's own baseline first
         sub = Contrasts(c.measure, tuple(c.study[r] for r in rows),
                         tuple(c.treat1[r] for r in rows), tuple(c.treat2[r] for r in rows),
-                        c.yi[rows], c.V[np.ix_(rows, rows)], tuple(c.design[r] for r in rows),
-                        {})
+                        c.yi[rows], np.zeros((0, 0)), tuple(c.design[r] for r in rows), {})
         X = design_matrix(sub, sub_order)
-        q_w += wls(sub.yi, X, np.linalg.inv(sub.V)).rss
+        q_w += network_system(c, X, rows).wls(0.0)[0].rss
         df_w += len(rows) - X.shape[1]
     return q_w, df_w
 
@@ -326,28 +389,40 @@ def check_covariance(c: Contrasts) -> None:
     information on the contrasts between its other arms is already lost. Every tau2 adds
     ``tau2 R`` (positive definite), so checking V covers every GLS fit of the model.
     """
-    rows: dict[str, list[int]] = defaultdict(list)
-    for r, s in enumerate(c.study):
-        rows[s].append(r)
-    for s, idx in rows.items():
-        block = c.V[np.ix_(idx, idx)]
-        d = np.diag(block)
-        cond = math.inf
-        if np.all(np.isfinite(block)) and np.all(d > 0):
-            scale = 1.0 / np.sqrt(d)  # the correlation matrix: scale-free
-            cond = float(np.linalg.cond(block * scale[:, None] * scale[None, :]))
-        if not cond <= MAX_CONDITION:
-            raise NetworkError(
-                f"study {s!r}: the covariance of its {len(idx)} contrasts is singular in double "
-                f"precision (condition number {cond:.3g}; contrast variances {d.min():.3g} to "
-                f"{d.max():.3g}): one arm's variance swamps the others")
+    bad = []  # (position of the study, its cond) of every failing study, per block size
+    for g, first in zip(c.blocks.groups, c.blocks.first, strict=True):
+        blocks = c.V[g[:, :, None], g[:, None, :]]
+        d = np.diagonal(blocks, axis1=1, axis2=2)
+        ok = np.all(np.isfinite(blocks), axis=(1, 2)) & np.all(d > 0, axis=1)
+        cond = np.full(len(g), math.inf)
+        if g.shape[1] == 1:
+            cond[ok] = 1.0
+        elif ok.any():
+            scale = 1.0 / np.sqrt(d[ok])  # the correlation matrix: scale-free
+            cond[ok] = np.linalg.cond(blocks[ok] * scale[:, :, None] * scale[:, None, :])
+        fail = ~(cond <= MAX_CONDITION)
+        bad += list(zip(first[fail], cond[fail], strict=True))
+    if bad:
+        pos, cond = min(bad)
+        s = list(c.rows_by_study)[pos]
+        idx = c.rows_by_study[s]
+        d = np.diag(c.V[np.ix_(idx, idx)])
+        raise NetworkError(
+            f"study {s!r}: the covariance of its {len(idx)} contrasts is singular in double "
+            f"precision (condition number {cond:.3g}; contrast variances {d.min():.3g} to "
+            f"{d.max():.3g}): one arm's variance swamps the others")
 
 
 def fit_network(c: Contrasts, order: list[str], method: str = "REML",
                 tau2: float | None = None) -> NetFit:
     """Fit the network model with a registered tau2 method that has a network estimator
     (``FE`` common effect, ``REML``, ``DL``); ``tau2`` fixes tau2 instead. A study whose
-    covariance block is numerically singular is refused (:func:`check_covariance`)."""
+    covariance block is numerically singular is refused (:func:`check_covariance`).
+
+    Solved per study block (:mod:`acu_meta.models._network_linalg`): O(n p^2) per likelihood
+    evaluation, no n x n matrix inverted. Validated against metafor ``rma.mv`` in
+    ``tests/results/test_network.py`` and against the dense n x n formulas at 1e-10 in
+    ``tests/models/test_network_linalg.py``."""
     allowed = registry.names(network=True)
     name = str(method).upper()
     if name not in allowed:
@@ -355,17 +430,17 @@ def fit_network(c: Contrasts, order: list[str], method: str = "REML",
     est = registry.get(name)
     check_covariance(c)
     X = design_matrix(c, order)
-    R = study_correlation(c)
-    y, V = c.yi, c.V
-    Q = wls(y, X, np.linalg.inv(V)).rss
+    y = c.yi
+    system = network_system(c, X)  # per-study blocks of V and R, no n x n matrix
+    Q = system.wls(0.0)[0].rss
     df = len(y) - X.shape[1]
     if tau2 is not None:
         t2 = float(tau2)
     elif df <= 0:
         t2 = 0.0
     else:
-        t2 = float(est.network(y, V, R, X))
-    f = wls(y, X, np.linalg.inv(V + t2 * R))
+        t2 = float(est.network(y, system, None, X))
+    f = system.wls(t2)[0]
     q_w, df_w = q_decomposition(c)
     return NetFit(f.beta, f.Ainv, t2, Q, df, q_w, df_w, Q - q_w, df - df_w, est.name)
 
@@ -404,11 +479,8 @@ def contrast(estimate: np.ndarray, cov: np.ndarray, i: int, j: int) -> tuple[flo
 
 def study_treatments(c: Contrasts) -> dict[str, list[str]]:
     """Each study's treatments, its baseline arm first."""
-    out = {}
-    for s in dict.fromkeys(c.study):
-        rows = [r for r, ss in enumerate(c.study) if ss == s]
-        out[s] = [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
-    return out
+    return {s: [c.treat2[rows[0]]] + [c.treat1[r] for r in rows]
+            for s, rows in c.rows_by_study.items()}
 
 
 #: netmeta's ``tol.direct``: a pair whose direct evidence carries more than ``1 - TOL_DIRECT``
@@ -432,18 +504,18 @@ def _has_indirect(study_trts: dict[str, list[str]], a: str, b: str) -> bool:
 
 def _study_contrast(c: Contrasts, study: str, a: str, b: str) -> tuple[float, float]:
     """a vs b within one study, from its contrasts against the study baseline."""
-    rows = [r for r, s in enumerate(c.study) if s == study]
+    rows = c.rows_by_study[study]
     base = c.treat2[rows[0]]
-    idx = {c.treat1[r]: r for r in rows}
+    idx = {c.treat1[r]: j for j, r in enumerate(rows)}
 
     def vec(t):
-        e = np.zeros(len(c.yi))
+        e = np.zeros(len(rows))
         if t != base:
             e[idx[t]] = 1.0
         return e
 
-    w = vec(a) - vec(b)
-    return float(w @ c.yi), float(w @ c.V @ w)
+    w = vec(a) - vec(b)  # on the study's own rows: V's other entries are 0
+    return float(w @ c.yi[rows]), float(w @ c.V[np.ix_(rows, rows)] @ w)
 
 
 def _split(c: Contrasts, studies: list[str], has_indirect: bool, tau2: float,

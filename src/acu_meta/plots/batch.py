@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, LogLocator
+from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
 
 from .. import numeric
 from ..results.batch import GoshResult
@@ -84,12 +84,20 @@ def _gosh_scatter(ax, g: GoshResult, ok, highlight, alpha: float) -> None:
 
 
 def _gosh_histograms(top, right, x, y) -> None:
+    """Marginal histograms with a count scale: the top one's on its left, the right one's
+    at its bottom (``Subsets``, 3 ticks at most)."""
     top.hist(x, bins=60, color=COLORS["subtle"], gid="hist-estimate")
     right.hist(y, bins=60, orientation="horizontal", color=COLORS["subtle"], gid="hist-I2")
-    for a in (top, right):
-        a.tick_params(labelleft=False, labelbottom=False, left=False, bottom=False)
-        for side in ("top", "right", "left", "bottom"):
-            a.spines[side].set_visible(False)
+    top.tick_params(labelbottom=False, bottom=False, labelsize=6.5)
+    right.tick_params(labelleft=False, left=False, labelsize=6.5)
+    top.yaxis.set_major_locator(MaxNLocator(3, integer=True))
+    right.xaxis.set_major_locator(MaxNLocator(2, integer=True))
+    top.set_ylabel("Subsets", fontsize=7)
+    right.set_xlabel("Subsets", fontsize=7)
+    for side in ("top", "right", "bottom"):
+        top.spines[side].set_visible(False)
+    for side in ("top", "right", "left"):
+        right.spines[side].set_visible(False)
 
 
 def gosh_plot(g: GoshResult, ax=None, hist: bool = True, highlight: int | str | None = None,

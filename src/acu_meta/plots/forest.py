@@ -12,29 +12,51 @@ Every element carries a ``gid`` (kept as the ``id`` of its group in SVG output),
 users can find it: ``label-i``, ``arm-i-<column>``, ``weight-i``, ``effect-i``, ``square-i``,
 ``ci-i`` (i = display row of a study, from 0), ``shrunken-i`` (a shrunken estimate, when the
 rows have one), ``diamond-<model>``, ``diamond-subgroup-<g>``, ``prediction-interval``,
-``footer-<name>`` (``footer-heterogeneity``, ``footer-overall``, ``footer-subgroups``).
+``footer-<name>`` (``footer-heterogeneity``, ``footer-overall``, ``footer-subgroups``);
+``header-study``, ``header-weight``, ``header-effect``, ``header-model`` (the model and its
+interval method), ``header-arm-0`` / ``-1``; ``diamond-<model>-label``, ``prediction-label``;
+``total-diamond-<model>-n1i`` (participants), ``events-label``, ``events-ai`` / ``events-ci``
+(the "Total events" row of binary data; ``events-subgroup-<g>-ai`` per subgroup);
+``ci-inside-i`` (a whisker shorter than its square, drawn white inside it).
+
+What an editor asks of a forest plot (issue #14; each checked in
+``tests/plots/test_editor_fixes.py``, shown beside metafor's forest() in
+``docs/forest_review.md``): every column is as wide as its widest text (measured with the
+house font) plus :data:`COL_GAP`; squares are capped at :data:`SQUARE_OF_WHISKER` of their
+drawn whisker; the header names the interval method (:func:`model_text`) and the column
+header the interval and its level (:func:`interval_name`); arm cells keep their decimals
+(:func:`decimals`) and counts are thousands-separated (:func:`count`); binary data get a
+"Total events" row; log ticks are chosen for the range and the axis width
+(:func:`_nice_log_ticks`); a user's ``ax`` without room for the columns is refused
+(InputError) with the figure size and axes rectangle that work.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import textwrap
+import warnings
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Polygon
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
 
+from ..errors import InputError
 from ..numeric import exp_or_inf
 from ..results import PooledResult, PooledRow, StudyRows, SubgroupedResult
 from ..results._format import heterogeneity_text, overall_text
 from ..results._shape import is_ratio
-from ._style import COLORS, fit_fonts, house_style
+from ._style import BASE_FAMILY, COLORS, fit_fonts, house_style
 
-__all__ = ["clip_limits", "forest", "heterogeneity_text", "overall_text", "row_panel",
-           "set_effect_axis"]
+__all__ = ["clip_limits", "count", "decimals", "forest", "heterogeneity_text",
+           "interval_name", "model_text", "overall_text", "row_panel", "set_effect_axis",
+           "square_size", "text_width"]
 
 ROW_IN = 0.21  # height of one row, inches
 ELLIPSIS = "\u2026"
@@ -50,19 +72,51 @@ def _arm_columns(a):
         return [], []
     if {"ai", "n1i", "ci", "n2i"} <= set(a.columns):
         return (["Events", "Total", "Events", "Total"],
-                [("ai", "{:g}"), ("n1i", "{:g}"), ("ci", "{:g}"), ("n2i", "{:g}")])
+                [("ai", None), ("n1i", None), ("ci", None), ("n2i", None)])
     if {"m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"} <= set(a.columns):
         return (["Mean (SD)", "Total", "Mean (SD)", "Total"],
-                [(("m1i", "sd1i"), None), ("n1i", "{:g}"), (("m2i", "sd2i"), None),
-                 ("n2i", "{:g}")])
+                [(("m1i", "sd1i"), None), ("n1i", None), (("m2i", "sd2i"), None),
+                 ("n2i", None)])
     return [], []
 
 
-def _arm_cell(a, i, key, fmt) -> str:
+def decimals(values, most: int = 4) -> int:
+    """The fewest decimals (at most *most*) that print every finite value of *values* as it
+    is stored: 3.25 needs 2, 3.2 needs 1, 64.0 needs 0."""
+    need = 0
+    for x in np.asarray(values, dtype=float).ravel():
+        if not math.isfinite(x):
+            continue
+        d = 0
+        while d < most and abs(round(x, d) - x) > 1e-9 * max(1.0, abs(x)):
+            d += 1
+        need = max(need, d)
+    return need
+
+
+def count(x: float) -> str:
+    """A count (events, participants) with thousands separated: 13,598; a non-integer count
+    (a continuity-corrected or imputed one) keeps its decimals."""
+    x = float(x)
+    if not math.isfinite(x):
+        return f"{x:g}"
+    return f"{x:,.0f}" if x == round(x) else f"{x:,.{max(1, decimals([x]))}f}"
+
+
+def _mean_sd_decimals(a) -> tuple[int, int]:
+    """Decimals of the means (both arms) and of the SDs: the SDs get at least the means'
+    decimals, so 3.2 (2.0) is not printed 3.2 (2)."""
+    dm = decimals(np.r_[a["m1i"].to_numpy(float), a["m2i"].to_numpy(float)])
+    ds = decimals(np.r_[a["sd1i"].to_numpy(float), a["sd2i"].to_numpy(float)])
+    return dm, max(dm, ds)
+
+
+def _arm_cell(a, i, key, fmt=None) -> str:
     if isinstance(key, tuple):
-        m, s = a[key[0]].iloc[i], a[key[1]].iloc[i]
-        return f"{m:.4g} ({s:.3g})"
-    return fmt.format(a[key].iloc[i])
+        dm, ds = _mean_sd_decimals(a)
+        m, s = float(a[key[0]].iloc[i]), float(a[key[1]].iloc[i])
+        return f"{m:,.{dm}f} ({s:,.{ds}f})"
+    return count(a[key].iloc[i])
 
 
 def _order(sr: StudyRows, idx: list[int], sort: str | None) -> list[int]:
@@ -99,10 +153,11 @@ def clip_limits(xmin: float, xmax: float, ratio: bool) -> tuple[float, float]:
 
 
 def _num(x: float, digits: int) -> str:
-    """A number of the effect column: fixed decimals, or 3 significant digits from 1e6 on."""
+    """A number of the effect column: fixed decimals (thousands separated: 1,234.50), or 3
+    significant digits from 1e6 on."""
     if math.isfinite(x) and abs(x) >= 1e6:
         return f"{x:.3g}"
-    return f"{x:.{digits}f}"
+    return f"{x:,.{digits}f}"
 
 
 def _effect_text(est, lo, hi, digits) -> str:
@@ -111,13 +166,74 @@ def _effect_text(est, lo, hi, digits) -> str:
     return f"{_num(est, digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
 
 
-def _nice_log_ticks(lo: float, hi: float) -> list[float]:
-    cands = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100,
-             200, 500, 1000]
-    ticks = [t for t in cands if lo <= t <= hi]
-    if len(ticks) > 7:
-        ticks = [t for t in ticks if str(t).lstrip("0.").startswith(("1", "5"))] or ticks
-    return ticks
+#: Mantissas of the tick sets of a log axis, coarsest first (1 is in every set).
+_LOG_MANTISSAS = ((1,), (1, 2, 5), (1, 3), (1, 2, 3, 5), (1, 1.5, 2, 3, 5, 7),
+                  (1, 1.5, 2, 3, 4, 6, 8), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9))
+_TICK_CHAR_IN = 0.07  # width of one tick-label character at 8 pt (DejaVu Sans digits), inches
+_TICK_GAP_IN = 0.1  # least space between two tick labels, inches
+
+
+def _tick_label(t: float) -> str:
+    return f"{t:g}"
+
+
+def _collide(ticks: list[float], lo: float, hi: float, width_in: float) -> bool:
+    """True when two neighbouring tick labels of a log axis from *lo* to *hi* drawn
+    *width_in* inches wide would touch ("0.0050.01")."""
+    scale = width_in / (math.log(hi) - math.log(lo))
+    for a, b in zip(ticks, ticks[1:], strict=False):
+        room = (math.log(b) - math.log(a)) * scale
+        need = _TICK_CHAR_IN * (len(_tick_label(a)) + len(_tick_label(b))) / 2 + _TICK_GAP_IN
+        if room < need:
+            return True
+    return False
+
+
+def _linear_ticks(lo: float, hi: float) -> list[float]:
+    """3 to 5 evenly spaced round ticks (a range too narrow for a log tick set: 0.95 to
+    1.05)."""
+    for step in sorted({m * 10.0**e for e in range(-6, 7) for m in (1, 2, 2.5, 5)}):
+        ticks = [float(f"{k * step:.12g}") for k in range(math.ceil(lo / step),
+                                                         math.floor(hi / step) + 1)]
+        if len(ticks) <= 5:
+            return ticks
+    return [lo, hi]
+
+
+def _nice_log_ticks(lo: float, hi: float, width_in: float = 2.6) -> list[float]:
+    """Ticks of a log axis from *lo* to *hi* (natural scale), *width_in* inches wide.
+
+    The tick sets of :data:`_LOG_MANTISSAS` are tried coarsest first and the first with 4 to
+    8 ticks whose labels do not touch (:func:`_collide`) is taken; failing that, the set with
+    the most ticks whose labels do not touch; a range too narrow for 3 of them gets evenly
+    spaced ticks. A range within one decade (a fit with tau2 = 0, 0.57 to 1.84) so gets 0.6,
+    0.8, 1, 1.5 rather than only 1, and 0.003 to 0.3 gets 0.01, 0.03, 0.1, 0.3, not the
+    touching labels 0.005 and 0.01.
+    """
+    if not (0 < lo < hi and math.isfinite(hi)):
+        return []
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+
+    def ticks_of(mantissas):
+        out = {float(f"{m * 10.0**e:.12g}") for e in range(e0, e1 + 1) for m in mantissas}
+        return sorted(t for t in out if lo <= t <= hi)
+
+    fitting = [t for t in map(ticks_of, _LOG_MANTISSAS)
+               if 2 <= len(t) <= 8 and not _collide(t, lo, hi, width_in)]
+    best = next((t for t in fitting if len(t) >= 4), None)
+    if best is None:
+        best = max(fitting, key=len, default=[])
+    if not best:  # even the powers of ten touch: every 2nd, 3rd, ... of them (1 kept)
+        tens = ticks_of((1,))
+        for step in range(2, max(3, len(tens) + 1)):
+            best = [t for t in tens if round(math.log10(t)) % step == 0]
+            if len(best) < 2 or not _collide(best, lo, hi, width_in):
+                break
+    if len(best) < 3 and hi / lo < 3:
+        lin = _linear_ticks(lo, hi)
+        if len(lin) > len(best) and not _collide(lin, lo, hi, width_in):
+            return lin
+    return best
 
 
 def _decade_ticks(xmin: float, xmax: float) -> tuple[list[float], list[str]]:
@@ -145,7 +261,8 @@ def row_panel(ax, n_rows: int):
 
 
 def set_effect_axis(ax, xmin: float, xmax: float, ratio: bool) -> None:
-    """x limits on the analysis scale; for ratio measures a log axis with natural-unit ticks.
+    """x limits on the analysis scale; for ratio measures a log axis with natural-unit ticks
+    chosen for the range and the axis width (:func:`_nice_log_ticks`: no touching labels).
     Limits are clipped first (:func:`clip_limits`)."""
     xmin, xmax = clip_limits(xmin, xmax, ratio)
     if ratio:
@@ -154,8 +271,9 @@ def set_effect_axis(ax, xmin: float, xmax: float, ratio: bool) -> None:
         if xmax - xmin > _WIDE:  # beyond the nice ticks: a few powers of ten
             ticks, labels = _decade_ticks(xmin, xmax)
         else:
-            ticks = _nice_log_ticks(math.exp(xmin), math.exp(xmax))
-            labels = [f"{t:g}" for t in ticks]
+            width_in = ax.get_position().width * ax.figure.get_figwidth()
+            ticks = _nice_log_ticks(math.exp(xmin), math.exp(xmax), width_in)
+            labels = [_tick_label(t) for t in ticks]
         ax.set_xticks(ticks)
         ax.set_xticklabels(labels)
         ax.xaxis.set_minor_locator(NullLocator())
@@ -168,12 +286,23 @@ def set_effect_axis(ax, xmin: float, xmax: float, ratio: bool) -> None:
 
 @dataclass
 class _Row:
-    kind: str  # header, group, study, pooled, prediction, het, blank
+    kind: str  # header, group, study, pooled, events, prediction, het, blank
     label: str = ""
     study: int | None = None  # index into the study rows
     group: str | None = None
     summary: PooledRow | None = None
     source: PooledResult | None = None  # the result a pooled row belongs to
+
+
+#: Space between two columns of the table, inches.
+COL_GAP = 0.12
+#: Smallest side of a study square, points; below it the square never shrinks.
+MIN_SQUARE = 3.0
+#: A square is at most this fraction of the length of its whisker (on the drawn axis), so
+#: both ends of the whisker stay visible when a wide interval stretches the axis.
+SQUARE_OF_WHISKER = 0.6
+_SQUARE_EDGE = 0.5  # marker edge width of the squares, points
+_MARGIN = 0.08  # figure margin left and right of the table, inches
 
 
 @dataclass(frozen=True)
@@ -194,8 +323,18 @@ class _Layout:
         return self.label_w + sum(self.arm_w)
 
     @property
+    def right_w(self) -> float:
+        """Room the columns right of the panel take (weight and effect)."""
+        return self.weight_w + self.eff_w
+
+    @property
+    def bottom_h(self) -> float:
+        """Room under the panel: tick labels, favours texts and the footer lines."""
+        return ROW_IN * (self.footer_lines + 1.2)
+
+    @property
     def width(self) -> float:
-        return self.left_w + self.panel_w + (self.weight_w + self.eff_w) + 0.3
+        return _MARGIN + self.left_w + self.panel_w + self.right_w + _MARGIN
 
     @property
     def height(self) -> float:
@@ -247,15 +386,23 @@ def _of_kind(result: PooledResult, kind: str) -> list[PooledRow]:
     return [p for p in result.pooled_rows if p.kind == kind]
 
 
+def _binary(sr: StudyRows) -> bool:
+    return sr.arms is not None and {"ai", "n1i", "ci", "n2i"} <= set(sr.arms.columns)
+
+
 def _group_rows(result: SubgroupedResult, sort: str | None) -> list[_Row]:
-    """Per subgroup: its header, its studies, its subtotal and its heterogeneity line."""
+    """Per subgroup: its header, its studies, its subtotal (and events) and its heterogeneity
+    line."""
     sr, rows = result.study_rows, []
     for g, res in result.groups.items():
         rows.append(_Row("group", label=str(g), group=g))
         idx = [i for i, gg in enumerate(result.group_of) if gg == g]
         rows += [_Row("study", study=i, group=g) for i in _order(sr, idx, sort)]
-        rows += [_Row("pooled", label=f"Subtotal ({p.interval})", group=g, summary=p, source=res)
-                 for p in _of_kind(res, "pooled")]
+        for j, p in enumerate(_of_kind(res, "pooled")):
+            rows.append(_Row("pooled", label=f"Subtotal ({p.interval})", group=g, summary=p,
+                             source=res))
+            if j == 0 and _binary(res.study_rows):
+                rows.append(_Row("events", label="Total events", group=g, source=res))
         het = dict(res.footer).get("heterogeneity")
         if het is not None:
             rows.append(_Row("het", label=het, group=g))
@@ -264,11 +411,12 @@ def _group_rows(result: SubgroupedResult, sort: str | None) -> list[_Row]:
 
 
 def _table_rows(result: PooledResult, sort, pooled: bool, prediction: bool) -> list[_Row]:
-    """Every row of the table, top to bottom."""
+    """Every row of the table, top to bottom: the model description and the arm names
+    (when there are either), the column headers, the rows."""
     sr = result.study_rows
     rows = [_Row("header")]
-    if _arm_columns(sr.arms)[0]:
-        rows.append(_Row("header"))  # arm names above, column names below
+    if _arm_columns(sr.arms)[0] or pooled:
+        rows.append(_Row("header"))  # arm names and the model above, column names below
     if isinstance(result, SubgroupedResult):
         rows += _group_rows(result, sort)
     else:
@@ -279,30 +427,161 @@ def _table_rows(result: PooledResult, sort, pooled: bool, prediction: bool) -> l
         for j, p in enumerate(_of_kind(result, "pooled")):
             label = f"Total ({p.interval})" if j == 0 else f"{p.label} ({p.interval})"
             rows.append(_Row("pooled", label=label, summary=p, source=result))
+            if j == 0 and _binary(sr):
+                rows.append(_Row("events", label="Total events", source=result))
         if prediction:
             rows += [_Row("prediction", label=p.label, summary=p)
                      for p in _of_kind(result, "prediction") if not math.isnan(p.ci_low)]
     return rows
 
 
-def _layout(sr: StudyRows, rows, weights: bool, n_footer: int, title, max_label) -> _Layout:
-    label_w = min(max(1.6, 0.062 * max(len(_short(s, max_label)) for s in sr.labels) + 0.2), 2.8)
-    arm_w = tuple(0.8 if h.startswith("Mean") else 0.55 for h in _arm_columns(sr.arms)[0])
-    title_lines = 0 if not title else len(textwrap.wrap(
-        title, width=max(40, int((label_w + sum(arm_w) + 2.6 + 2.05 + 0.3) * 11))))
-    return _Layout(label_w=label_w, arm_w=arm_w, weight_w=0.6 if weights else 0.1,
-                   footer_lines=2 + n_footer, title_lines=title_lines, n_rows=len(rows))
+# ------------------------------------------------------------------------------ text widths
+
+_MEASURE_DPI = 100
+
+
+@cache
+def _renderer():
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(10, 10, _MEASURE_DPI)
+
+
+def text_width(s: str, size: float = 8.5, weight: str = "normal",
+               style: str = "normal") -> float:
+    """Width of *s* in inches as drawn in the house font (DejaVu Sans) on screen (Agg at
+    100 dpi, the house figure dpi; hinting makes small text a few percent wider there than
+    at 300 dpi or in SVG/PDF, so columns sized by it have their gap at every resolution)."""
+    if not s:
+        return 0.0
+    prop = FontProperties(family=BASE_FAMILY, size=size, weight=weight, style=style)
+    with warnings.catch_warnings():  # a glyph DejaVu Sans lacks: measured as its box; the
+        warnings.simplefilter("ignore")  # drawn text gets a fallback font (fit_fonts)
+        w, _h, _d = _renderer().get_text_width_height_descent(s, prop, ismath=False)
+    return w / _MEASURE_DPI
+
+
+def _widest(texts, **kw) -> float:
+    return max((text_width(t, **kw) for t in texts), default=0.0)
+
+
+def _cells(result: PooledResult, rows: list[_Row], arm_keys, digits: int, tr):
+    """The texts of every column, to size it: labels (normal, bold, italic), each arm
+    column, effects."""
+    sr = result.study_rows
+    lo, hi = sr.interval(result.level)
+    cols = {"label": [], "label_bold": [], "label_italic": [], "effect": [],
+            "effect_bold": [], "effect_italic": [], "arms": [[] for _ in arm_keys],
+            "arms_bold": [[] for _ in arm_keys]}
+    for r in rows:
+        if r.kind == "study":
+            i = r.study
+            cols["effect"].append(_effect_text(tr(sr.yi[i]), tr(lo[i]), tr(hi[i]), digits))
+            for j, (key, _fmt) in enumerate(arm_keys):
+                cols["arms"][j].append(_arm_cell(sr.arms, i, key))
+        elif r.kind in ("pooled", "group"):
+            cols["label_bold"].append(r.label)
+            if r.kind == "pooled":
+                s = r.summary
+                cols["effect_bold"].append(
+                    _effect_text(tr(s.estimate), tr(s.ci_low), tr(s.ci_high), digits))
+                for j, text in _total_cells(r, arm_keys, "pooled"):
+                    cols["arms_bold"][j].append(text)
+        elif r.kind == "events":
+            cols["label"].append(r.label)
+            for j, text in _total_cells(r, arm_keys, "events"):
+                cols["arms_bold"][j].append(text)
+        elif r.kind == "prediction":
+            s = r.summary
+            cols["label_italic"].append(r.label)
+            cols["effect_italic"].append(f"[{_num(tr(s.ci_low), digits)}, "
+                                         f"{_num(tr(s.ci_high), digits)}]")
+    return cols
+
+
+def _total_cells(row: _Row, arm_keys, kind: str) -> list[tuple[int, str]]:
+    """(column, text) of the totals of a pooled row (participants) or an events row."""
+    arms = row.source.study_rows.arms if row.source is not None else None
+    if arms is None:
+        return []
+    want = ("n1i", "n2i") if kind == "pooled" else ("ai", "ci")
+    return [(j, count(arms[key].sum())) for j, (key, _f) in enumerate(arm_keys)
+            if isinstance(key, str) and key in want]
+
+
+def _layout(result, rows, arm_heads, arm_keys, arm_labels, weights: bool, n_footer: int,
+            title, max_label, digits, tr, measure, label_header) -> _Layout:
+    """Column widths from the widths of their texts (each column as wide as its widest text
+    and :data:`COL_GAP`): no overlap, and no empty gap before a column."""
+    sr = result.study_rows
+    cols = _cells(result, rows, arm_keys, digits, tr)
+    label_w = max(_widest(_short(s, max_label) for s in sr.labels),
+                  _widest(cols["label"]),
+                  _widest(cols["label_bold"] + [label_header], weight="bold"),
+                  _widest(cols["label_italic"], style="italic"))
+    label_w = min(max(label_w, 0.6), 3.2) + COL_GAP
+    arm_w = [max(text_width(h, weight="bold"), _widest(c), _widest(b, weight="bold"))
+             + COL_GAP for h, c, b in zip(arm_heads, cols["arms"], cols["arms_bold"],
+                                          strict=True)]
+    if arm_w:  # the arm names centred over their two columns fit there
+        for k, name in enumerate(arm_labels):
+            need = text_width(name, weight="bold") + COL_GAP
+            have = arm_w[2 * k] + arm_w[2 * k + 1]
+            if need > have:
+                arm_w[2 * k] += (need - have) / 2
+                arm_w[2 * k + 1] += (need - have) / 2
+    weight_w = (COL_GAP + max(text_width("Weight", weight="bold"),
+                              text_width("100.0%", weight="bold"))) if weights else 0.0
+    eff_w = COL_GAP + max(_widest(cols["effect"]), _widest(cols["effect_bold"], weight="bold"),
+                          _widest(cols["effect_italic"], style="italic"),
+                          text_width(measure, weight="bold"))
+    width = _MARGIN * 2 + label_w + sum(arm_w) + 2.6 + weight_w + eff_w
+    title_lines = 0 if not title else len(textwrap.wrap(title, width=max(40, int(width * 11))))
+    return _Layout(label_w=label_w, arm_w=tuple(arm_w), weight_w=weight_w,
+                   footer_lines=2 + n_footer, title_lines=title_lines, n_rows=len(rows),
+                   eff_w=eff_w)
 
 
 def _figure(ax, lay: _Layout):
     if ax is not None:
+        _check_axes(ax, lay)
         return ax.figure, ax
     fig = Figure(figsize=(lay.width, lay.height))
-    bottom = ROW_IN * (lay.footer_lines + 1.2) / lay.height
+    bottom = lay.bottom_h / lay.height
     top_pad = (0.22 * lay.title_lines + 0.05) / lay.height
-    ax = fig.add_axes((lay.left_w / lay.width, bottom, lay.panel_w / lay.width,
+    ax = fig.add_axes(((_MARGIN + lay.left_w) / lay.width, bottom, lay.panel_w / lay.width,
                        1 - bottom - top_pad))
     return fig, ax
+
+
+#: Least height of one table row in a user's axes, inches (8.5 pt text needs about 0.12).
+MIN_ROW_IN = 0.14
+
+
+def _check_axes(ax, lay: _Layout) -> None:
+    """Refuse a user's axes that leaves no room for the columns beside it or the footer
+    under it (they would overlap its neighbours or leave the figure), saying what it needs."""
+    fig = ax.figure
+    w_in, h_in = fig.get_size_inches()
+    pos = ax.get_position()
+    have = {"left of": pos.x0 * w_in, "right of": (1 - pos.x1) * w_in, "below": pos.y0 * h_in}
+    need = {"left of": lay.left_w, "right of": lay.right_w, "below": lay.bottom_h}
+    short = [f"{need[k]:.2f} in {k} it (it has {have[k]:.2f})" for k in need
+             if have[k] < need[k] - 1e-9]
+    row_in = pos.height * h_in / lay.n_rows
+    if row_in < MIN_ROW_IN:
+        short.append(f"{MIN_ROW_IN * lay.n_rows:.2f} in of height for {lay.n_rows} rows "
+                     f"(it has {pos.height * h_in:.2f})")
+    if short:
+        w, h = lay.width, lay.height
+        rect = ((_MARGIN + lay.left_w) / w, lay.bottom_h / h, lay.panel_w / w,
+                1 - (lay.bottom_h + 0.05 + 0.22 * lay.title_lines) / h)
+        raise InputError(
+            "forest(ax=...): the table needs room around the axes: " + "; ".join(short)
+            + ". Give a "
+            f"figure of at least {w:.1f} x {h:.1f} in with the axes at "
+            f"({', '.join(f'{v:.3f}' for v in rect)}) (fig.add_axes), or call forest() "
+            "without ax to get a figure sized to the table")
 
 
 def _x_limits(result, sr: StudyRows, lo, hi, rows, xlim, ratio) -> tuple[float, float]:
@@ -334,9 +613,41 @@ def _finite(*parts) -> np.ndarray:
     return a[np.isfinite(a)]
 
 
+def interval_name(result: PooledResult) -> str:
+    """The name of the interval of the effect column: the first pooled row's ("95% CI",
+    "95% CrI" for a Bayesian result), else a confidence interval at the result's level."""
+    first = next(iter(_of_kind(result, "pooled")), None)
+    return first.interval if first is not None else f"{result.level * 100:g}% CI"
+
+
+_METHOD_IN_PARENS = re.compile(r"^(?P<kind>[^()]*?) \((?P<method>[^()]*)\)$")
+
+
+def model_text(result: PooledResult) -> str:
+    """The header over the effect column: the model and how its interval was computed.
+
+    A frequentist result joins its description and its pooled row's: "Random-effects model
+    (REML)" and "REML, Hartung-Knapp t(12)" give "Random-effects model (REML, Hartung-Knapp
+    t(12))"; "Fixed-effect model (MH)" and "Mantel-Haenszel, z" give "Fixed-effect model
+    (MH: Mantel-Haenszel, z)". Any other result (a Bayesian one names its priors) shows its
+    description.
+    """
+    d = result.description
+    first = next(iter(_of_kind(result, "pooled")), None)
+    if first is None or not first.description or first.model not in ("fixed", "random"):
+        return d
+    m = _METHOD_IN_PARENS.match(d)
+    if m is None:
+        return f"{d}; {first.description}"
+    method = m.group("method")
+    if first.description.startswith(f"{method},"):
+        return f"{m.group('kind')} ({first.description})"
+    return f"{m.group('kind')} ({method}: {first.description})"
+
+
 def _headers(p: _Panel, arm_heads, arm_labels, label_header, measure, description) -> None:
     lay = p.lay
-    head_y = 1 if arm_heads else 0
+    head_y = 1 if (arm_heads or p.pooled) else 0
     p.text(p.left(), head_y, label_header, ha="left", weight="bold", gid="header-study")
     for h, xr in zip(arm_heads, lay.arm_x, strict=True):
         p.text(p.left(xr), head_y, h, ha="right", weight="bold")
@@ -344,22 +655,39 @@ def _headers(p: _Panel, arm_heads, arm_labels, label_header, measure, descriptio
         w = lay.arm_w
         mid1 = lay.label_w + (w[0] + w[1]) / 2
         mid2 = lay.label_w + w[0] + w[1] + (w[2] + w[3]) / 2
-        for mid, name in ((mid1, arm_labels[0]), (mid2, arm_labels[1])):
-            p.text(p.left(mid), head_y - 1, name, ha="center", weight="bold")
+        for j, (mid, name) in enumerate(((mid1, arm_labels[0]), (mid2, arm_labels[1]))):
+            p.text(p.left(mid), head_y - 1, name, ha="center", weight="bold",
+                   gid=f"header-arm-{j}")
     if p.weights:
-        p.text(p.right(lay.weight_w), head_y, "Weight", ha="right", weight="bold")
-    p.text(p.right(lay.weight_w + lay.eff_w), head_y, measure, ha="right", weight="bold")
+        p.text(p.right(lay.weight_w), head_y, "Weight", ha="right", weight="bold",
+               gid="header-weight")
+    p.text(p.right(lay.weight_w + lay.eff_w), head_y, measure, ha="right", weight="bold",
+           gid="header-effect")
     if p.pooled:
         p.text(p.right(lay.weight_w + lay.eff_w), head_y - 1, description, ha="right",
                fontsize=7.5, gid="header-model")
 
 
+def _points(ax, a: float, b: float) -> float:
+    """Length in points on *ax* between two x values (axis scale)."""
+    xa = ax.transData.transform((a, 0.0))[0]
+    xb = ax.transData.transform((b, 0.0))[0]
+    return abs(xb - xa) * 72.0 / ax.figure.dpi
+
+
+def square_size(size: float, whisker_pt: float) -> float:
+    """Side of a study square (points): its weight's *size*, at most
+    :data:`SQUARE_OF_WHISKER` of the drawn whisker's length, never below
+    :data:`MIN_SQUARE`."""
+    return max(MIN_SQUARE, min(size, SQUARE_OF_WHISKER * whisker_pt))
+
+
 def _draw_study(p: _Panel, y: int, i: int, disp: int, max_label: int, wmax: float) -> None:
     sr, lay, tr = p.rows, p.lay, p.tr
     p.text(p.left(), y, _short(sr.labels[i], max_label), ha="left", gid=f"label-{disp}")
-    for (key, fmt), xr in zip(p.arm_keys, lay.arm_x, strict=True):
+    for (key, _fmt), xr in zip(p.arm_keys, lay.arm_x, strict=True):
         name = key if isinstance(key, str) else key[0]
-        p.text(p.left(xr), y, _arm_cell(sr.arms, i, key, fmt), ha="right",
+        p.text(p.left(xr), y, _arm_cell(sr.arms, i, key), ha="right",
                gid=f"arm-{disp}-{name}")
     weighted = p.weights and math.isfinite(sr.weight[i])
     if weighted:
@@ -370,9 +698,14 @@ def _draw_study(p: _Panel, y: int, i: int, disp: int, max_label: int, wmax: floa
            gid=f"effect-{disp}")
     _whisker(p.ax, y, p.lo[i], p.hi[i], sr.yi[i], p.xmin, p.xmax, tr, f"ci-{disp}")
     if p.xmin <= sr.yi[i] <= p.xmax:
-        size = 3 + 9 * math.sqrt(sr.weight[i] / wmax) if weighted else 5
-        p.ax.plot([tr(sr.yi[i])], [y], marker="s", ms=size, color=COLORS["study"], ls="none",
-                  zorder=3, gid=f"square-{disp}")
+        a, b = max(p.lo[i], p.xmin), min(p.hi[i], p.xmax)
+        drawn = _points(p.ax, tr(a), tr(b)) if a < b else 0.0
+        size = square_size(3 + 9 * math.sqrt(sr.weight[i] / wmax) if weighted else 5, drawn)
+        p.ax.plot([tr(sr.yi[i])], [y], marker="s", ms=size, mew=_SQUARE_EDGE,
+                  color=COLORS["study"], ls="none", zorder=3, gid=f"square-{disp}")
+        if 0 < drawn <= size + _SQUARE_EDGE:  # the square covers the whole whisker: drawn
+            p.ax.plot([tr(a), tr(b)], [y, y], color="white", lw=0.7, zorder=4,  # inside it
+                      solid_capstyle="butt", gid=f"ci-inside-{disp}")  # (meta's col.inside)
     if sr.theta is not None and math.isfinite(sr.theta[i]):
         _draw_shrunken(p, y, i, disp)
 
@@ -391,15 +724,23 @@ def _draw_shrunken(p: _Panel, y: int, i: int, disp: int) -> None:
                   mec=COLORS["subtle"], ls="none", zorder=3, gid=f"shrunken-{disp}")
 
 
+def _row_gid(row: _Row) -> str:
+    s = row.summary
+    return f"diamond-subgroup-{row.group}" if row.group is not None else f"diamond-{s.model}"
+
+
+def _draw_totals(p: _Panel, y: int, row: _Row, kind: str, gid: str) -> None:
+    xs = p.lay.arm_x
+    for j, text in _total_cells(row, p.arm_keys, kind):
+        key = p.arm_keys[j][0]
+        p.text(p.left(xs[j]), y, text, ha="right", weight="bold", gid=f"{gid}-{key}")
+
+
 def _draw_pooled(p: _Panel, y: int, row: _Row, result: PooledResult) -> None:
     s, lay, tr = row.summary, p.lay, p.tr
-    gid = f"diamond-subgroup-{row.group}" if row.group is not None else f"diamond-{s.model}"
-    p.text(p.left(), y, row.label, ha="left", weight="bold")
-    arms = row.source.study_rows.arms
-    if p.arm_keys and arms is not None:
-        for (key, _fmt), xr in zip(p.arm_keys, lay.arm_x, strict=True):
-            if isinstance(key, str) and key in ("n1i", "n2i"):
-                p.text(p.left(xr), y, f"{arms[key].sum():g}", ha="right", weight="bold")
+    gid = _row_gid(row)
+    p.text(p.left(), y, row.label, ha="left", weight="bold", gid=f"{gid}-label")
+    _draw_totals(p, y, row, "pooled", f"total-{gid}")
     if p.rows.pooled:
         wsum = 100.0 if row.group is None else float(
             sum(p.rows.weight[i] for i, g in enumerate(result.group_of) if g == row.group))
@@ -413,9 +754,16 @@ def _draw_pooled(p: _Panel, y: int, row: _Row, result: PooledResult) -> None:
                            color=color, zorder=3, gid=gid))
 
 
+def _draw_events(p: _Panel, y: int, row: _Row) -> None:
+    """RevMan's "Total events" row under a binary total: the events of each arm."""
+    gid = "events" if row.group is None else f"events-subgroup-{row.group}"
+    p.text(p.left(), y, row.label, ha="left", gid=f"{gid}-label")
+    _draw_totals(p, y, row, "events", gid)
+
+
 def _draw_prediction(p: _Panel, y: int, row: _Row) -> None:
     s, tr, d = row.summary, p.tr, p.digits
-    p.text(p.left(), y, row.label, ha="left", style="italic")
+    p.text(p.left(), y, row.label, ha="left", style="italic", gid="prediction-label")
     p.text(p.right(p.lay.weight_w + p.lay.eff_w), y, f"[{_num(tr(s.ci_low), d)}, "
            f"{_num(tr(s.ci_high), d)}]", ha="right", style="italic", gid="effect-prediction")
     lo, hi = tr(max(s.ci_low, p.xmin)), tr(min(s.ci_high, p.xmax))
@@ -436,6 +784,8 @@ def _draw_rows(p: _Panel, rows: list[_Row], result: PooledResult, max_label: int
             disp += 1
         elif row.kind == "pooled":
             _draw_pooled(p, y, row, result)
+        elif row.kind == "events":
+            _draw_events(p, y, row)
         elif row.kind == "prediction":
             _draw_prediction(p, y, row)
         elif row.kind == "het":
@@ -483,8 +833,11 @@ def forest(
         subgroup headers, subtotal diamonds and the test for subgroup differences;
         :func:`acu_meta.results.rows` for study rows that are not pooled. Nothing is fitted.
     ax
-        Axes for the plot panel; text columns are drawn beside it. By default a figure sized to
-        the number of rows is made.
+        Axes for the plot panel; the text columns are drawn beside it and the footer under it,
+        so the figure must leave room for them: an axes without that room (e.g. a default
+        ``fig.add_subplot(111)``) raises :class:`~acu_meta.errors.InputError` naming what is
+        missing and a figure size and axes rectangle that work. By default a figure sized to
+        the table is made.
     sort
         None (input order), "effect", "weight" or "label" (within subgroups).
     favours
@@ -513,7 +866,9 @@ def forest(
     Checked structurally (``tests/plots/test_plots.py`` reads the SVG: each label, weight and CI
     text once per row, in order; the diamond spans the pooled CI; a log axis for ratio measures),
     against committed baseline images, and with hand-made results and no model fitting
-    (``tests/plots/test_forest_shape.py``).
+    (``tests/plots/test_forest_shape.py``); the layout (no overlaps, no gaps, capped squares,
+    headers, decimals, events row, ticks, ``ax=``) from the drawn artists' extents in
+    ``tests/plots/test_editor_fixes.py``.
     """
     sr, ratio = result.study_rows, is_ratio(result.measure)
     pooled = pooled and bool(result.pooled_rows)
@@ -525,7 +880,9 @@ def forest(
         foot.append(("subgroups", result.subgroup_test))
     rows = _table_rows(result, sort, pooled, prediction)
     weights = pooled and sr.pooled
-    lay = _layout(sr, rows, weights, len(foot), title, max_label)
+    measure = effect_label or f"{result.measure} ({interval_name(result)})"
+    lay = _layout(result, rows, arm_heads, arm_keys, arm_labels, weights, len(foot), title,
+                  max_label, digits, tr, measure, label_header)
     with house_style():
         fig, ax = _figure(ax, lay)
         fx, trans = row_panel(ax, len(rows))
@@ -534,8 +891,7 @@ def forest(
         ax.axvline(tr(0.0), color=COLORS["null"], lw=0.7, zorder=1)
         p = _Panel(ax, fx, trans, lay, tr, xmin, xmax, digits, pooled, weights, sr, lo, hi,
                    arm_keys)
-        measure = effect_label or f"{result.measure} ({result.level * 100:g}% CI)"
-        _headers(p, arm_heads, arm_labels, label_header, measure, result.description)
+        _headers(p, arm_heads, arm_labels, label_header, measure, model_text(result))
         _draw_rows(p, rows, result, max_label)
         _footer(p, fig, foot, favours)
         if title:

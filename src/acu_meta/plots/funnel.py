@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
@@ -49,12 +50,14 @@ def _contours(ax, tr, levels, refline, lo_x, hi_x, se_grid) -> None:
                          color=color, lw=0, gid=f"contour-{lv:g}")
 
 
-def _funnel_axes(ax, ratio: bool, tr, lo_x, hi_x, se_max, xlabel, measure, levels) -> None:
+def _funnel_axes(ax, ratio: bool, tr, lo_x, hi_x, se_max, xlabel, measure, levels,
+                 lines=()) -> None:
     ax.set_ylim(se_max, 0)
     if ratio:
         ax.set_xscale("log")
         ax.set_xlim(tr(lo_x), tr(hi_x))
-        ticks = _nice_log_ticks(tr(lo_x), tr(hi_x))
+        ticks = _nice_log_ticks(tr(lo_x), tr(hi_x),
+                                ax.get_position().width * ax.figure.get_figwidth())
         ax.set_xticks(ticks)
         ax.set_xticklabels([f"{t:g}" for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -66,7 +69,7 @@ def _funnel_axes(ax, ratio: bool, tr, lo_x, hi_x, se_max, xlabel, measure, level
         COLORS["contours"],
         [f"P > {1 - levels[0]:.2f}", f"{1 - levels[1]:.2f} < P < {1 - levels[0]:.2f}",
          f"{1 - levels[2]:.2f} < P < {1 - levels[1]:.2f}", f"P < {1 - levels[2]:.2f}"],
-        strict=True)]
+        strict=True)] + list(lines)
     leg = ax.legend(handles=handles, fontsize=6.5, loc="lower right", frameon=True)
     leg.get_frame().set_edgecolor("black")
     leg.get_frame().set_linewidth(0.5)
@@ -85,8 +88,10 @@ def funnel(
 
     Shaded regions show where a study's two-sided P against ``refline`` (0 on the analysis
     scale, i.e. ratio 1) falls: white P > 0.10, light 0.05-0.10, mid 0.01-0.05, dark < 0.01.
-    Dashed lines: the pooled estimate +/- z(0.975) SE (pseudo 95% CI). Ratio measures are drawn
-    on a log axis with natural-scale tick labels.
+    Dashed lines: the pooled estimate +/- z(0.975) SE (pseudo 95% CI). The legend keys the
+    shading and both lines (solid: pooled estimate, gid ``pooled-line``; dashed: pseudo 95%
+    CI, ``pseudo-ci-low`` / ``pseudo-ci-high``). Ratio measures are drawn on a log axis with
+    natural-scale tick labels chosen for the range.
 
     *result* is anything with the drawable shape (:class:`~acu_meta.results.PooledResult`):
     its study rows' yi and vi, and the estimate of its pooled row (no pooled line or pseudo-CI
@@ -106,16 +111,21 @@ def funnel(
                    numeric.z_crit(levels[-1]) * se_max) * 1.1
         lo_x, hi_x = refline - span, refline + span
         _contours(ax, tr, levels, refline, lo_x, hi_x, se_grid)
-        if pseudo_ci and estimate is not None:
-            ax.plot(tr(estimate - numeric.Z975 * se_grid), se_grid, ls="--", color="black",
-                    lw=0.7)
-            ax.plot(tr(estimate + numeric.Z975 * se_grid), se_grid, ls="--", color="black",
-                    lw=0.7)
+        lines = []  # the legend's key to the lines
         if estimate is not None:
             ax.axvline(tr(estimate), color="black", lw=0.8, gid="pooled-line")
+            lines.append(Line2D([], [], color="black", lw=0.8, label="Pooled estimate"))
+        if pseudo_ci and estimate is not None:
+            ax.plot(tr(estimate - numeric.Z975 * se_grid), se_grid, ls="--", color="black",
+                    lw=0.7, gid="pseudo-ci-low")
+            ax.plot(tr(estimate + numeric.Z975 * se_grid), se_grid, ls="--", color="black",
+                    lw=0.7, gid="pseudo-ci-high")
+            lines.append(Line2D([], [], color="black", lw=0.7, ls="--",
+                                label="Pseudo 95% CI"))
         ax.plot(tr(sr.yi), sei, "o", ms=4.5, mfc="white", mec="black", mew=0.8, zorder=4,
                 gid="studies")
-        _funnel_axes(ax, ratio, tr, lo_x, hi_x, se_max, xlabel, result.measure, levels)
+        _funnel_axes(ax, ratio, tr, lo_x, hi_x, se_max, xlabel, result.measure, levels,
+                     lines)
         fig.tight_layout()
     return fig
 

@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from ..models.network import study_treatments
@@ -16,11 +17,47 @@ from ._style import COLORS, house_style
 from .forest import forest
 
 
+def _node_area(n: float, nmax: float) -> float:
+    """Marker area (points squared) of a node of *n* patients."""
+    return 150 + 1100 * n / nmax
+
+
+def _graph_key(ax, n_by_treatment, nmax, pairs, widths, edge_weight: str) -> None:
+    """The key: node area for the fewest and the most patients, edge width for the fewest
+    and the most studies (or the lowest and highest precision)."""
+    ns = sorted({int(v) for v in n_by_treatment.values()})
+    node_ns = [ns[0], ns[-1]] if len(ns) > 1 else ns
+    handles = [Line2D([], [], ls="none", marker="o", ms=math.sqrt(_node_area(n, nmax)),
+                      mfc="white", mec="black", mew=1.0, label=f"{n:,} patients")
+               for n in node_ns]
+    thin, thick = min(widths, key=widths.get), max(widths, key=widths.get)
+    if edge_weight == "precision":
+        edge = [(thin, "lowest precision"), (thick, "highest precision")]
+    else:
+        edge = [(thin, f"{pairs[thin]} {'study' if pairs[thin] == 1 else 'studies'}"),
+                (thick, f"{pairs[thick]} studies")]
+    seen = set()
+    for k, label in edge:
+        if label not in seen:
+            seen.add(label)
+            handles.append(Line2D([], [], color=COLORS["subtle"], lw=widths[k],
+                                  solid_capstyle="butt", label=label))
+    leg = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(-0.02, -0.04),
+                    fontsize=6.5, frameon=False, labelspacing=2.0, borderpad=0.2,
+                    handlelength=6.0, handleheight=2.0, handletextpad=0.6,
+                    title="Node: patients; edge: "
+                    + ("precision" if edge_weight == "precision" else "studies"),
+                    title_fontsize=6.5)
+    leg.set_gid("graph-key")
+
+
 def network_graph(result: NetworkResult, *, ax=None, edge_weight: str = "studies") -> Figure:
     """Treatments on a circle; edge width by the number of studies comparing the two
     treatments directly (``edge_weight="studies"``) or by the precision of the direct
     estimate (``"precision"``); node area by the number of patients. Edge labels give the
-    number of studies."""
+    number of studies. A key (legend, gid ``graph-key``) shows the node area of the fewest
+    and the most patients and the edge width of the fewest and the most studies (or the
+    lowest and highest precision)."""
     c = result.contrasts
     pairs = Counter()
     for trts in study_treatments(c).values():
@@ -53,13 +90,14 @@ def network_graph(result: NetworkResult, *, ax=None, edge_weight: str = "studies
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"}, zorder=3)
         nmax = max(c.n_by_treatment.values())
         for t, (x, y) in pos.items():
-            size = 150 + 1100 * c.n_by_treatment.get(t, 0) / nmax
+            size = _node_area(c.n_by_treatment.get(t, 0), nmax)
             ax.scatter([x], [y], s=size, color="white", edgecolors="black", lw=1.0, zorder=2,
                        gid=f"node-{t}")
             ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
             ax.text(x * 1.22 + (0.08 if x > 0.3 else -0.08 if x < -0.3 else 0),
                     y * (1.36 if abs(y) > 0.3 else 1.0),
-                    t.replace("_", " "), ha=ha, va="center", fontsize=8, gid=f"label-{t}")
+                    t, ha=ha, va="center", fontsize=8, gid=f"label-{t}")
+        _graph_key(ax, c.n_by_treatment, nmax, pairs, widths, edge_weight)
         ax.set_xlim(-2.0, 2.0)
         ax.set_ylim(-1.5, 1.5)
         ax.set_aspect("equal")
@@ -77,7 +115,7 @@ def network_forest(result: NetworkResult, *, ax=None, favours=("Favours referenc
     drawn = rows(yi=result.estimate[idx], vi=result.se[idx] ** 2, study=labels,
                  measure=result.measure if result.ratio else "GEN", level=result.level)
     return forest(drawn, ax=ax, favours=favours, label_header="Comparison",
-                  effect_label=f"{result.measure} (95% CI)", title=title)
+                  effect_label=f"{result.measure} ({result.level * 100:g}% CI)", title=title)
 
 
 

@@ -16,13 +16,33 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 
+from ..results import MetaResult
 from ..results._shape import is_ratio
-from ..results.sensitivity import CumulativeResult, LeaveOneOutResult, TrimfillResult
+from ..results.sensitivity import (
+    CumulativeResult,
+    LeaveOneOutResult,
+    TrimfillResult,
+    cumulative,
+    leave_one_out,
+    trimfill,
+)
 from ._style import COLORS, house_style
 from .forest import ROW_IN, _short, _whisker, row_panel, set_effect_axis
 from .funnel import funnel
 
 _PANEL_W, _EFF_W, _HET_W = 2.6, 1.55, 1.05
+
+
+def _as(result, cls, compute, plot: str, how: str):
+    """*result* if it is a *cls*; a :class:`~acu_meta.results.MetaResult` gives
+    ``compute(result)`` (the analysis API, defaults as documented there); anything else is
+    refused with a TypeError that says what the plot needs."""
+    if isinstance(result, cls):
+        return result
+    if isinstance(result, MetaResult):
+        return compute(result)
+    raise TypeError(f"{plot}() needs a {cls.__name__} ({how}) or a MetaResult (from "
+                    f"acu_meta.pool), not {type(result).__name__}")
 
 
 def _series_figure(ax, labels, n_rows: int):
@@ -129,7 +149,7 @@ def _series_plot(res, labels, marker, header, ax, digits, max_label) -> Figure:
     return fig
 
 
-def leave_one_out_plot(loo: LeaveOneOutResult, ax=None, *, digits: int = 2,
+def leave_one_out_plot(loo: LeaveOneOutResult | MetaResult, ax=None, *, digits: int = 2,
                        max_label: int = 40) -> Figure:
     """Forest-style plot of a leave-one-out analysis.
 
@@ -140,7 +160,9 @@ def leave_one_out_plot(loo: LeaveOneOutResult, ax=None, *, digits: int = 2,
     Parameters
     ----------
     loo
-        :class:`~acu_meta.results.sensitivity.LeaveOneOutResult`.
+        :class:`~acu_meta.results.sensitivity.LeaveOneOutResult`, or a
+        :class:`~acu_meta.results.MetaResult` (its leave-one-out analysis is computed with
+        :func:`acu_meta.results.sensitivity.leave_one_out`); anything else raises TypeError.
     ax
         Axes for the plot panel (text is drawn beside it); by default a sized figure is made.
 
@@ -148,37 +170,48 @@ def leave_one_out_plot(loo: LeaveOneOutResult, ax=None, *, digits: int = 2,
     -------
     matplotlib.figure.Figure
     """
+    loo = _as(loo, LeaveOneOutResult, leave_one_out, "leave_one_out_plot",
+              "acu_meta.results.leave_one_out(res)")
     labels = [f"Omitting {s}" for s in loo.studies]
     return _series_plot(loo, labels, "s", "Study left out", ax, digits, max_label)
 
 
-def cumulative_plot(cum: CumulativeResult, ax=None, *, digits: int = 2,
+def cumulative_plot(cum: CumulativeResult | MetaResult, ax=None, *, digits: int = 2,
                     max_label: int = 40) -> Figure:
     """Forest-style plot of a cumulative meta-analysis (as metafor's ``forest(cumul(res))``).
 
     Row i shows the pooled estimate and CI after adding ``cum.studies[i]`` ("+ <study>"), with
-    the numbers in a text column; the last row equals the full model (diamond).
+    the numbers in a text column; the last row equals the full model (diamond). *cum* is a
+    :class:`~acu_meta.results.sensitivity.CumulativeResult` or a
+    :class:`~acu_meta.results.MetaResult` (then :func:`acu_meta.results.sensitivity.cumulative`
+    adds the studies in their input order); anything else raises TypeError.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    cum = _as(cum, CumulativeResult, cumulative, "cumulative_plot",
+              "acu_meta.results.cumulative(res)")
     labels = [f"+ {s}" for s in cum.studies]
     return _series_plot(cum, labels, "o", "Study added", ax, digits, max_label)
 
 
-def filled_funnel(tf: TrimfillResult, ax=None, **funnel_kwargs) -> Figure:
+def filled_funnel(tf: TrimfillResult | MetaResult, ax=None, **funnel_kwargs) -> Figure:
     """Funnel plot of a trim-and-fill analysis (as metafor's ``funnel(trimfill(res))``).
 
     Drawn with :func:`acu_meta.plots.funnel` on the filled model (contours, pseudo-CI around
     the filled estimate, its estimate as a solid line); observed studies are filled black
     circles, the filled (imputed) studies open circles, and the original estimate is a dotted
-    line.
+    line. *tf* is a :class:`~acu_meta.results.sensitivity.TrimfillResult` or a
+    :class:`~acu_meta.results.MetaResult` (then :func:`acu_meta.results.sensitivity.trimfill`
+    runs with its defaults: estimator L0, side from the Egger-type slope); anything else raises
+    TypeError.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    tf = _as(tf, TrimfillResult, trimfill, "filled_funnel", "acu_meta.results.trimfill(res)")
     fig = funnel(tf, ax=ax, **funnel_kwargs)  # the filled data and the filled model
     ax = ax if ax is not None else fig.axes[0]
     tr = np.exp if tf.ratio else (lambda x: x)

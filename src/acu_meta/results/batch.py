@@ -9,6 +9,7 @@ studies (Olkin, Dahabreh & Trikalinos 2012; metafor's ``gosh()``) through it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from ..errors import InputError
 from ..models import ModelError, registry
 from ..models.batch import fit_many
 from ..numeric import t_crit, z_crit
+from . import _distributed
 
 _ARRAYS = ("k", "estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "tau2", "I2",
            "H2", "Q", "Q_p", "pi_low", "pi_high", "converged", "refitted")
@@ -93,7 +95,7 @@ def _crit(k: np.ndarray, hksj: bool, level: float) -> np.ndarray:
 
 
 def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0.95,
-              chunk_rows: int | None = None) -> BatchResult:
+              chunk_rows: int | None = None, client=None) -> BatchResult:
     """Pool every row of ``(B, k)`` arrays at once (vectorized; no loop over fits).
 
     Parameters
@@ -110,6 +112,12 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
         Confidence level, as a fraction (or in percent).
     chunk_rows
         Rows fitted per chunk (default: about 32,768 / k; memory stays well below 200 MB).
+        With Dask: rows per Dask block (default: the Dask array's row chunks, else 65,536).
+    client
+        A ``dask.distributed.Client``: the rows are fitted block by block on its workers
+        (:mod:`acu_meta.results._distributed`). *yi* and *vi* may also be Dask arrays, which
+        are computed chunk by chunk on Dask's current scheduler (or on *client*). Results equal
+        the in-process run exactly.
 
     Returns
     -------
@@ -135,6 +143,15 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     level = level / 100 if level > 1 else float(level)
     if not 0 < level < 1:
         raise InputError("level must be between 0 and 100")
+    if client is not None or _distributed.is_dask(yi) or _distributed.is_dask(vi):
+        arrays = _distributed.map_rows(
+            partial(_pool_block, method=method, hksj=hksj, level=level), (yi, vi), _ARRAYS,
+            client=client, block_rows=chunk_rows)
+        arrays["k"] = arrays["k"].astype(np.int64)
+        arrays["converged"] = arrays["converged"].astype(bool)
+        arrays["refitted"] = arrays["refitted"].astype(bool)
+        return BatchResult(method=method, hksj=bool(hksj), level=level,
+                           **{name: _readonly(a) for name, a in arrays.items()})
     f = fit_many(yi, vi, method=method, hksj=hksj, chunk_rows=chunk_rows)
     k = f.k
     se = np.sqrt(f.var_beta)
@@ -155,6 +172,12 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     )
     return BatchResult(method=method, hksj=bool(hksj), level=level,
                        **{name: _readonly(a) for name, a in arrays.items()})
+
+
+def _pool_block(y, v, method: str, hksj: bool, level: float) -> dict:
+    """pool_many on one Dask block, as a dict of its arrays (runs on a worker)."""
+    r = pool_many(y, v, method=method, hksj=hksj, level=level)
+    return {name: getattr(r, name) for name in _ARRAYS}
 
 
 # ---------------------------------------------------------------------------------- GOSH
@@ -220,7 +243,7 @@ def _membership(bits: np.ndarray, k: int) -> np.ndarray:
 
 
 def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int | None = None,
-         seed=None, studies=None, chunk: int = 1 << 16) -> GoshResult:
+         seed=None, studies=None, chunk: int = 1 << 16, client=None) -> GoshResult:
     """Fit the model to every non-empty subset of the studies (GOSH), through :func:`pool_many`.
 
     Parameters
@@ -240,7 +263,11 @@ def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int |
     seed
         Seed of the numpy Generator that draws random subsets.
     chunk
-        Subsets fitted per :func:`pool_many` call (bounds memory for k = 20: 2^20 subsets).
+        Subsets fitted per :func:`pool_many` call (bounds memory for k = 20: 2^20 subsets);
+        with *client*, subsets per Dask block.
+    client
+        A ``dask.distributed.Client``: the subsets are fitted block by block on its workers
+        through :func:`pool_many` (the membership matrix is built here, the fits there).
 
     Returns
     -------
@@ -259,7 +286,15 @@ def gosh(yi, vi=None, method: str = "FE", hksj: bool = False, max_subsets: int |
     rng = None if exact else np.random.default_rng(seed)
     members = np.zeros((n, k), dtype=bool)
     out = {c: np.empty(n) for c in ("estimate", "se", "tau2", "I2", "H2", "Q")}
-    for start in range(0, n, chunk):
+    if client is not None:
+        members = (_membership(np.arange(1, n + 1, dtype=np.int64), k) if exact
+                   else _random_subsets(rng, n, k))
+        da = _distributed._dask_array()
+        m = da.from_array(members, chunks=(chunk, k))
+        r = pool_many(da.where(m, y, np.nan), da.where(m, v, np.nan), method=method,
+                      hksj=hksj, client=client)
+        out = {c: np.asarray(getattr(r, c)) for c in out}
+    for start in range(0, n if client is None else 0, chunk):
         stop = min(start + chunk, n)
         m = (_membership(np.arange(start + 1, stop + 1, dtype=np.int64), k) if exact
              else _random_subsets(rng, stop - start, k))

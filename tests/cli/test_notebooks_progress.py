@@ -1,0 +1,137 @@
+"""``make reproduce``: a progress line as each notebook finishes, no kernel warnings on stderr,
+one line for the install step (issue #14, build item 7: "`make reproduce` is silent for a
+minute during the pip install, then prints all six notebooks at once after about 40 s. Its
+stderr carries kernel warnings (`Kernel is running over TCP without encryption`)").
+
+Two tiny notebooks are executed by :func:`acu_meta.notebooks.render_all` (the function behind
+``acu-meta reproduce --notebooks``): the progress callback must fire for notebook 1 before
+notebook 2 has run, and the file-descriptor-level stderr (the kernel is a child process) must
+carry no kernel warning. The Makefile's bootstrap recipe is read as text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from acu_meta import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def tiny_notebooks(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for i in (1, 2):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(f"x = {i} + 1\nprint('cell', x)")]
+        nbformat.write(nb, folder / f"0{i}_tiny.ipynb")
+    return folder
+
+
+def test_progress_per_notebook_and_no_kernel_warnings(tiny_notebooks, tmp_path, capfd):
+    from acu_meta.notebooks import render_all
+
+    out = tmp_path / "html"
+    seen = []
+
+    def progress(i, n, path, seconds):
+        # called as notebook i is written, before the next one runs
+        seen.append((i, n, path.name, sorted(p.name for p in out.glob("*.html")), seconds))
+
+    written = render_all(tiny_notebooks, out, progress=progress)
+    assert [p.name for p in written] == ["01_tiny.html", "02_tiny.html"]
+    assert [s[:4] for s in seen] == [
+        (1, 2, "01_tiny.html", ["01_tiny.html"]),
+        (2, 2, "02_tiny.html", ["01_tiny.html", "02_tiny.html"])]
+    assert all(s[4] > 0 for s in seen)
+    assert "cell 2" in written[0].read_text(encoding="utf-8")  # executed, output rendered
+    err = capfd.readouterr().err
+    # no TCP warning, no kernel left running ("Parent appears to have exited"), no warning
+    assert "without encryption" not in err and "Kernel" not in err, err
+    assert "WARNING" not in err and "Parent appears" not in err, err
+
+
+def test_kernels_use_ipc_transport(tmp_path):
+    pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    from acu_meta.notebooks import _kernel_config
+
+    client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3",
+                            config=_kernel_config(str(tmp_path)))
+    km = client.create_kernel_manager()  # the manager execute() would start (not started)
+    assert km.transport == "ipc" and km.ip.startswith(str(tmp_path))
+
+
+def test_reproduce_prints_a_line_per_notebook(monkeypatch, tmp_path, capsys):
+    """The CLI's progress callback prints and flushes one line per notebook (the notebooks
+    themselves are faked here; the real run is the test above)."""
+    import acu_meta.notebooks as nbmod
+
+    calls = []
+
+    def fake_render_all(folder, out, progress=None):
+        for i in (1, 2):
+            path = out / f"0{i}.html"
+            path.write_text("<html></html>", encoding="utf-8")
+            progress(i, 2, path, 1.5 * i)
+            calls.append(capsys.readouterr().out)  # printed before the next notebook
+        return []
+
+    monkeypatch.setattr(nbmod, "render_all", fake_render_all)
+    monkeypatch.setattr(cli, "_write_reports", _fake_reports)
+    monkeypatch.setattr("acu_meta.analyses.write_figures", lambda *a, **k: [])
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for i in (1, 2):
+        (folder / f"0{i}.ipynb").write_text("{}", encoding="utf-8")
+    assert cli.main(["reproduce", "--out", str(tmp_path), "--notebooks", str(folder)]) == 0
+    assert calls[0].endswith(f"notebook 1/2 (2 s) -> {tmp_path / 'reports' / 'notebooks'}"
+                             "/01.html\n")
+    assert calls[0].count("notebook 1/2") == 1 and "notebook 2/2" not in calls[0]
+    assert calls[1] == f"notebook 2/2 (3 s) -> {tmp_path / 'reports' / 'notebooks'}/02.html\n"
+    assert "notebooks: executing 2 from" in calls[0]
+
+
+def _fake_reports(reports, where):
+    import pandas as pd
+
+    frame = pd.DataFrame({"target_id": ["t"], "study": ["s"], "quantity": ["q"],
+                          "published": [1.0], "reproduced": [1.0], "printed_decimals": [0],
+                          "status": ["exact"], "note": [""]})
+    return {"tables": 1, "checks": "0 findings", "targets": frame}
+
+
+def test_makefile_install_step_is_one_line():
+    text = (REPO / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", text, re.M).group(1).splitlines()
+    echoes = [ln for ln in recipe if ln.startswith("\t@echo ")]
+    assert len(echoes) == 1  # the one line make prints
+    assert all(ln.startswith("\t@") for ln in recipe)  # nothing else is echoed by make
+    pips = [ln for ln in recipe if "$(PIP) install" in ln]
+    assert len(pips) == 2 and all("--quiet" in ln for ln in pips)
+    assert "PIP_DISABLE_PIP_VERSION_CHECK=1" in text
+    # make reproduce / make test keep their meaning: bootstrap, then the command
+    assert re.search(r"^reproduce: \$\(STAMP\)\n\t\$\(BIN\)/acu-meta reproduce --out \. "
+                     r"--notebooks notebooks$", text, re.M)
+    assert re.search(r"^test: \$\(STAMP\)\n\t\$\(BIN\)/python -m pytest$", text, re.M)
+
+
+def test_reproduce_with_a_real_notebook_is_quiet(monkeypatch, tiny_notebooks, tmp_path, capfd):
+    """``acu-meta reproduce --notebooks`` with real kernels: stdout has the progress lines,
+    stderr nothing (no TCP warning, no unclosed-socket warning of a kernel left running)."""
+    monkeypatch.setattr(cli, "_write_reports", _fake_reports)
+    monkeypatch.setattr("acu_meta.analyses.write_figures", lambda *a, **k: [])
+    assert cli.main(["reproduce", "--out", str(tmp_path), "--notebooks",
+                     str(tiny_notebooks)]) == 0
+    cap = capfd.readouterr()
+    assert cap.err == ""
+    lines = [ln for ln in cap.out.splitlines() if ln.startswith("notebook ")]
+    assert [ln.split(" (")[0] for ln in lines] == ["notebook 1/2", "notebook 2/2"]
