@@ -78,3 +78,16 @@ def test_cli_peto_with_rr_exits_2_in_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "PETO pools log odds ratios" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_mh_tests_are_printed_and_in_the_json():
+    case = next(c for c in GAPS["mh"] if c["id"] == "bcg-OR-default")
+    res = pool(measure="OR", method="MH", **_cells("bcg"))
+    text = res.summary()
+    assert f"CMH = {case['MH']:.4f}, df = 1" in text
+    assert f"Tarone's correction: X^2 = {case['TA']:.4f}" in text
+    d = res.to_dict()
+    assert_close(d["mh_tests"]["BD"], case["BD"], CLOSED_FORM, "BD")
+    assert "mh_tests" not in pool(measure="OR", method="DL", **_cells("bcg")).to_dict()
+    rr = pool(measure="RR", method="MH", **_cells("bcg"))
+    assert "CMH" not in rr.summary() and rr.to_dict()["mh_tests"]["MH"] is None

@@ -308,6 +308,8 @@ class MetaResult:
             "Q_df": self.Q_df,
             "Q_p": num(self.Q_p),
             "p_value": num(self.p_value),
+            **({"mh_tests": {k: num(v) for k, v in self.mh_tests.items()}}
+               if self.mh_tests else {}),
             "excluded": [{"study": s, "reason": r} for s, r in self.excluded],
             "notes": list(self.notes),
             "studies": [
@@ -376,8 +378,9 @@ class MetaResult:
         lines.append(f"I^2 (total heterogeneity / total variability):   {self.I2:.2f}%")
         lines.append(f"H^2 (total variability / sampling variability):  {self.H2:.2f}")
         lines += ["", "Test for Heterogeneity:",
-                  f"Q(df = {self.Q_df}) = {fmt(self.Q, digits)}, p-val {_pv(self.Q_p, digits)}",
-                  "", "Model Results:", ""]
+                  f"Q(df = {self.Q_df}) = {fmt(self.Q, digits)}, p-val {_pv(self.Q_p, digits)}"]
+        lines += _mh_test_lines(self.mh_tests, digits)
+        lines += ["", "Model Results:", ""]
         stat = "tval" if self.test == "t" else "zval"
         head = ["estimate", "se", stat, *(["df"] if self.test == "t" else []), "pval", "ci.lb",
                 "ci.ub", ""]
@@ -410,6 +413,19 @@ class MetaResult:
     def _repr_html_(self) -> str:
         head = self.summary().split("\n\n")[0]
         return f"<p><b>{head}</b></p>" + html_table(self.to_frame())
+
+
+def _mh_test_lines(tests: dict, digits: int) -> list[str]:
+    """rma.mh's extra lines: the CMH test and Breslow-Day / Tarone (where defined)."""
+    out = []
+    if tests and not math.isnan(tests.get("MH", math.nan)):
+        out += ["", f"Cochran-Mantel-Haenszel Test: CMH = {fmt(tests['MH'], digits)}, df = 1, "
+                    f"p-val {_pv(tests['MHp'], digits)}"]
+    if tests and not math.isnan(tests.get("TAp", math.nan)):
+        out += [f"Breslow-Day Test: X^2 = {fmt(tests['BD'], digits)}, p-val "
+                f"{_pv(tests['BDp'], digits)}; with Tarone's correction: X^2 = "
+                f"{fmt(tests['TA'], digits)}, p-val {_pv(tests['TAp'], digits)}"]
+    return out
 
 
 def _pv(p: float, digits: int) -> str:
