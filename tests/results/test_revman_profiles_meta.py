@@ -5,19 +5,21 @@ RevMan 5 settings (issue #15, item 6), on the fits of ``tests/fixtures/meta_revm
 
 What is checked, at ``CLOSED_FORM`` (closed forms) or ``ITERATIVE`` (REML), against meta:
 
-* revman5, method MH: the common-effect (MH) estimate, SE, CI, z of every MH fit, zero cells
-  and double zeros included (meta's MH.exact = FALSE increments, GR-1985 RD variance, raw RD
-  effects: ``models._mh.mantel_haenszel_revman5``).
-* revman5, default method (DL with Q around the MH estimate, I2 from Q): the random-effects
-  estimate, SE, CI, tau2, Q, I2 of the MH fits without zero cells, and of the MD and SMD fits
-  (Hedges' g with the approximate J).
+* revman5, method MH and PETO: the common-effect estimate, SE, CI, z and k of every MH and
+  Peto fit, zero cells and double zeros included (meta's MH.exact = FALSE increments, GR-1985
+  RD variance, raw RD effects: ``models._mh.mantel_haenszel_revman5``).
+* revman5, default method (DL with Q around the MH estimate, I2 from Q, double-zero studies
+  dropped for OR and RR): the random-effects estimate, SE, CI, tau2, Q, I2 and k of the MH fits
+  (zero cells included, except RD with zero cells), and of the MD and SMD fits (Hedges' g with
+  the approximate J).
 * revman_web (REML, HKSJ, I2 from tau2): random-effects estimate, SE, CI and tau2 of the MH fits
   without zero cells and of the MD fits; the Q-profile CI of tau2 against meta's tightly
   recomputed interval (``tight_ci``).
 
 Known divergences, not checked here (see ``validation/meta/README.md``): with zero cells
-meta's per-study effects for the random-effects part differ from escalc's (double-zero studies
-leave k for OR and RR; RD keeps the raw difference with an incremented SE); meta's RevMan Web
+meta's per-study RD keeps the raw difference with an incremented SE (escalc increments both);
+for meta's method = "Inverse" fits RevMan 5 centres Q at the inverse-variance estimate, while
+the profile always centres it at the MH estimate for 2x2 counts; meta's RevMan Web
 prediction interval uses the classic SE, not the HKSJ one; the revman_web profile keeps the
 exact J for the SMD where meta's RevMan 5 base settings use the approximate one.
 """
@@ -58,18 +60,22 @@ def _check(res, block, tol, what):
         assert_close(got, block[key], tol, f"{what} {key}")
 
 
-MH5 = [f for f in FITS if f["method"] == "MH" and f["profile"] == "revman5"]
+MH5 = [f for f in FITS if f["method"] in ("MH", "Peto") and f["profile"] == "revman5"]
 
 
 @pytest.mark.parametrize("f", MH5, ids=[f["id"] for f in MH5])
-def test_revman5_mh_common_effect(f):
-    res = _pool(f, method="MH")
+def test_revman5_mh_and_peto_common_effect(f):
+    if f["method"] == "Peto":
+        res = _pool({**f, "sm": "PETO"}, method="PETO")
+    else:
+        res = _pool(f, method="MH")
     _check(res, f["common"], CLOSED_FORM, "common")
     assert_close(res.statistic, f["common"]["statistic"], CLOSED_FORM, "z")
+    assert res.k == f["k"]  # double-zero studies leave k for OR and RR, as meta
 
 
 RANDOM5 = [f for f in FITS if f["profile"] == "revman5" and (
-    (f["method"] == "MH" and not f["sparse"]) or f["fn"] == "metacont")]
+    (f["method"] == "MH" and (not f["sparse"] or f["sm"] != "RD")) or f["fn"] == "metacont")]
 
 
 @pytest.mark.parametrize("f", RANDOM5, ids=[f["id"] for f in RANDOM5])
@@ -103,7 +109,7 @@ def test_revman_web_random_effects(f):
 
 
 def test_the_checked_subsets_are_not_empty():
-    assert len(MH5) >= 18 and len(RANDOM5) >= 10 and len(WEB) >= 8
+    assert len(MH5) >= 24 and len(RANDOM5) >= 10 and len(WEB) >= 8
 
 
 def test_cli_pool_profile_revman5_json_equals_meta(tmp_path):

@@ -102,6 +102,10 @@ class Profile:
     i2_from_q
         I2 and H2 from Q (:func:`acu_meta.numeric.i2_from_q`, :func:`~acu_meta.numeric.h2_from_q`)
         instead of metafor's tau2-based forms.
+    drop00_ratio
+        Double-zero studies (no events, or only events, in both arms) leave OR and RR analyses
+        of 2x2 counts (escalc ``drop00=True``), as RevMan 5 and R's meta; metafor keeps them
+        with 1/2 added. Validated against meta 8.3 (``tests/results/test_revman_profiles_meta.py``).
     """
 
     name: str
@@ -112,6 +116,7 @@ class Profile:
     prediction: bool
     q_around_mh: bool = False
     i2_from_q: bool = False
+    drop00_ratio: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -119,7 +124,8 @@ PROFILES: dict[str, Profile] = {
                        exact_j=True, prediction=True),
     "revman5": Profile("revman5", "RevMan 5: DL, approximate J, Q around MH for binary data, "
                        "I2 from Q, no prediction interval", "DL", hksj=False, exact_j=False,
-                       prediction=False, q_around_mh=True, i2_from_q=True),
+                       prediction=False, q_around_mh=True, i2_from_q=True,
+                       drop00_ratio=True),
     "revman_web": Profile("revman_web", "RevMan Web: REML with the Hartung-Knapp-Sidik-Jonkman "
                           "interval", "REML", hksj=True, exact_j=True, prediction=True),
 }
@@ -675,7 +681,11 @@ def pool(
     1e-8; the profiles in ``tests/models/test_models_properties.py``.
     """
     prof, level = _setup(method, hksj, profile, exact, level)
-    es = _effect_sizes(es, measure, prof.exact_j, study, dict(data))
+    data = dict(data)
+    if (prof.drop00_ratio and es is None and "ai" in data
+            and str(measure or "OR").upper() in ("OR", "RR")):
+        data.setdefault("drop00", True)
+    es = _effect_sizes(es, measure, prof.exact_j, study, data)
     if prof.tau2_method in ("MH", "PETO"):
         return _pool_fixed_binary(es, prof, level)
     st = _usable_studies(es)
@@ -704,16 +714,22 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
     crit = numeric.z_crit(level)
     z = r.beta / r.se
     double0 = ((ai == 0) & (ci == 0)) | ((ai == n1i) & (ci == n2i))
+    drop_k = prof.drop00_ratio and es.measure in ("OR", "RR", "PETO")
+    k = r.k - int(double0.sum()) if drop_k else r.k
     notes, excluded = [], []
     for i in np.flatnonzero(double0):
         excluded.append((es.study[i], "double-zero study: no contribution to the pooled estimate "
-                                      "(still counted in k); left out of Q"))
+                                      f"({'not ' if drop_k else 'still '}counted in k); left "
+                                      "out of Q"))
     if excluded:
         warnings.warn("; ".join(f"{s}: {r_}" for s, r_ in excluded), stacklevel=3)
-        notes.append(f"k = {r.k} counts {len(excluded)} double-zero study(ies), as metafor")
+        if not drop_k:
+            notes.append(f"k = {r.k} counts {len(excluded)} double-zero study(ies), as metafor")
+        else:
+            notes.append(f"k = {k} leaves out {len(excluded)} double-zero study(ies), as RevMan 5")
     return MetaResult(
         measure=es.measure, method=method, model="fixed", profile=prof.name, hksj=False,
-        level=level, k=r.k, estimate=r.beta, se=r.se, statistic=z, test="z", df=math.inf,
+        level=level, k=k, estimate=r.beta, se=r.se, statistic=z, test="z", df=math.inf,
         p_value=numeric.p_two_sided(z), ci_low=r.beta - crit * r.se,
         ci_high=r.beta + crit * r.se, pi_low=r.beta - crit * r.se, pi_high=r.beta + crit * r.se,
         pi_method="fixed effect (equals the CI)", tau2=0.0, se_tau2=math.nan,
