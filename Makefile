@@ -44,10 +44,12 @@ metafor-reference:
 	Rscript validation/metafor/plots_reference.R
 	Rscript validation/metafor/network_reference.R
 	Rscript validation/metafor/sensitivity_reference.R
+	Rscript validation/metafor/api_reference.R
 	Rscript validation/metafor/gaps_reference.R
 	git diff --exit-code -- tests/fixtures/metafor_reference.json tests/fixtures/metafor_baujat.json \
 	  tests/fixtures/metafor_network.json tests/fixtures/network_arms \
-	  tests/fixtures/metafor_sensitivity.json tests/fixtures/metafor_gaps.json
+	  tests/fixtures/metafor_sensitivity.json tests/fixtures/metafor_gaps.json \
+	  tests/fixtures/metafor_api.json
 
 # Regenerate the meta / netmeta reference values the same way (needs, besides metafor and metadat,
 # meta 8.3 and netmeta 3.3 in a private R library; see validation/meta/README.md):
@@ -70,8 +72,10 @@ snapshot: $(STAMP)
 
 # Benchmark pool_many against a loop of the single engine, statsmodels and (with R) metafor;
 # prints per-fit ratios. A benchmark, never a timed test.
+# Every speed goal of issue #16 side by side (metafor when Rscript is found, PyMARE when
+# installed); rewrites the table in benchmarks/README.md from this run.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_pool_many.py
+	$(BIN)/python benchmarks/bench_goals.py --write-readme
 
 # Regenerate the bayesmeta 3.4 reference values (needs R with metafor 3.8, metadat and bayesmeta
 # 3.4, see validation/bayesmeta/README.md; about 15 minutes on one core) and fail if they changed:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -45,31 +46,52 @@ import warnings
 from pathlib import Path
 
 from . import __version__, errors
-from .effects import MEASURES
-from .effects.escalc import BINARY_MEASURES, CONTINUOUS_MEASURES
-from .models import registry
-from .results import PROFILES
-from .results.meta import COUNT_METHODS, methods
 
 # ------------------------------------------------------------------- choices, in one place
 # Every method and measure the CLI offers, read from the library: the pool methods are FE, MH,
 # Peto and every tau2 estimator of acu_meta.models.registry; the network methods are the
 # registered estimators that have a network implementation.
-POOL_METHODS: tuple[str, ...] = methods()
 DEFAULT_POOL_METHOD = "REML"  # --subgroup without --method (pool uses the profile's default)
 # COUNT_METHODS (MH, PETO) need 2x2 counts; MH only for OR, RR, RD
 MH_MEASURES = ("OR", "RR", "RD")
-SHAPE_MEASURES = {
-    "binary": tuple(m for m in MEASURES if m in BINARY_MEASURES),
-    "continuous": tuple(m for m in MEASURES if m in CONTINUOUS_MEASURES),
-    "generic": ("GEN",),
-}
 SHAPE_NAMES = {"binary": "binary", "continuous": "continuous", "generic": "yi/vi"}
 DEFAULT_MEASURE = {"binary": "OR", "continuous": "SMD", "generic": "GEN"}
-NETWORK_METHODS = registry.names(network=True)
 NETWORK_MEASURES = {"binary": ("OR", "RR", "RD"), "continuous": ("MD", "SMD")}
 DEFAULT_NETWORK_MEASURE = {"binary": "OR", "continuous": "SMD"}
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")  # what plots.save_figure writes
+
+# Read from the library on first use, not at import: `acu-meta --help` then imports neither
+# scipy nor pandas (issue #16). Outside this module they read as attributes (cli.POOL_METHODS).
+_LIBRARY_LISTS = ("MEASURES", "BINARY_MEASURES", "CONTINUOUS_MEASURES", "PROFILES",
+                  "COUNT_METHODS", "POOL_METHODS", "SHAPE_MEASURES", "NETWORK_METHODS")
+
+
+@functools.cache
+def _lib() -> dict:
+    """The measures, profiles and methods the CLI offers, read from the library."""
+    from .effects import MEASURES
+    from .effects.escalc import BINARY_MEASURES, CONTINUOUS_MEASURES
+    from .models import registry
+    from .results import PROFILES
+    from .results.meta import COUNT_METHODS, methods
+
+    return {
+        "MEASURES": MEASURES, "BINARY_MEASURES": BINARY_MEASURES,
+        "CONTINUOUS_MEASURES": CONTINUOUS_MEASURES, "PROFILES": PROFILES,
+        "COUNT_METHODS": COUNT_METHODS, "POOL_METHODS": tuple(methods()),
+        "SHAPE_MEASURES": {
+            "binary": tuple(m for m in MEASURES if m in BINARY_MEASURES),
+            "continuous": tuple(m for m in MEASURES if m in CONTINUOUS_MEASURES),
+            "generic": ("GEN",),
+        },
+        "NETWORK_METHODS": registry.names(network=True),
+    }
+
+
+def __getattr__(name: str):
+    if name in _LIBRARY_LISTS:
+        return _lib()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -225,6 +247,9 @@ def _write_reports(reports: Path, where) -> dict:
     md += "\n".join(to_markdown(approx).splitlines()[9:])
     (reports / "reproduction.md").write_text(md, encoding="utf-8")
     article_claims.claims(where).to_csv(reports / "article-claims.csv", index=False)
+    from .analyses.answer import write_answer
+
+    write_answer(reports, where)  # reports/answer.md, generated (issue #13)
     return {"tables": len(data.list_datasets(where)), "checks": report.summary(),
             "targets": to_frame(targets)}
 
@@ -249,6 +274,7 @@ def _cmd_reproduce(args) -> int:
     print(f"reproduction: {len(frame)} targets ("
           + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
           + f") -> {reports / 'reproduction.csv'}", flush=True)
+    print(f"answer -> {reports / 'answer.md'}", flush=True)
     figs = write_figures(_output_dir(out / "figures"), args.data, examples=examples)
     print(f"figures: {len(figs)} files -> {out / 'figures'}", flush=True)
     if examples is None:
@@ -306,7 +332,7 @@ def _cmd_snapshot(args) -> int:
 def _measure_for(shape: str, measure: str | None) -> str:
     """The measure for a user table of *shape*: the default, or *measure* if it fits."""
     measure = (measure or DEFAULT_MEASURE[shape]).upper()
-    fits = SHAPE_MEASURES[shape]
+    fits = _lib()["SHAPE_MEASURES"][shape]
     if measure not in fits:
         raise errors.InputError(f"measure {measure} does not fit {SHAPE_NAMES[shape]} data "
                                 f"({', '.join(fits)})")
@@ -335,9 +361,9 @@ def effect_sizes_from_table(table, measure: str | None, exact: bool = True):
 def _check_method(method: str | None, es) -> None:
     """MH and Peto pool 2x2 counts: refuse them for other data before pooling (the caller's
     :func:`_about` names the file)."""
-    if method not in COUNT_METHODS:
+    if method not in _lib()["COUNT_METHODS"]:
         return
-    if es.arms is None or es.measure not in BINARY_MEASURES:
+    if es.arms is None or es.measure not in _lib()["BINARY_MEASURES"]:
         raise errors.InputError(f"method {method} needs 2x2 counts (treat_events, treat_n, "
                                 "control_events, control_n)")
     if method == "MH" and es.measure not in MH_MEASURES:
@@ -405,7 +431,8 @@ def _pooled_from_file(args):
     from .results import pool, subgroups
 
     table = read_study_csv(args.file, drop_missing=args.drop_missing)
-    es = effect_sizes_from_table(table, args.measure, exact=PROFILES[args.profile].exact_j)
+    exact = _lib()["PROFILES"][args.profile].exact_j
+    es = effect_sizes_from_table(table, args.measure, exact=exact)
     _check_method(args.method, es)
     subgroup = getattr(args, "subgroup", None)
     mods = getattr(args, "mods", None)
@@ -467,7 +494,7 @@ def _moderator_frame(table, spec: str):
 def _metareg_from_table(table, es, spec: str, args):
     from .results import metareg
 
-    if args.method in COUNT_METHODS:
+    if args.method in _lib()["COUNT_METHODS"]:
         raise errors.InputError(f"--mods fits a meta-regression; method {args.method} pools "
                                 "without moderators (use FE or a tau2 estimator)")
     if args.profile != "metafor":
@@ -725,9 +752,25 @@ def _epilog(command: str) -> str:
         f"  {e}" for e in lines)
 
 
-def _command(sub, name: str, common, help: str):
-    """A subcommand with its one-line *help*, shown also as its description, and its
-    examples (:data:`EXAMPLES`) below the options."""
+#: One line per command: its entry in ``acu-meta --help`` and its description.
+COMMAND_HELP = {
+    "list-datasets": "list the transcribed tables (validates them)",
+    "check-data": "validate the data and run the consistency checks",
+    "pool": "meta-analysis of a CSV of studies (metafor's numbers)",
+    "forest": "forest plot of a CSV of studies",
+    "funnel": "contour-enhanced funnel plot of a CSV of studies",
+    "bayes": ("Bayesian random-effects meta-analysis of a CSV of studies "
+              "(exact, as R's bayesmeta)"),
+    "network": "network meta-analysis of a long-format CSV of arms",
+    "reproduce": "rebuild every report and figure",
+    "snapshot": "refresh the regression snapshot of reproduced numbers",
+}
+
+
+def _command(sub, name: str, common):
+    """A subcommand with its one-line help (:data:`COMMAND_HELP`), shown also as its
+    description, and its examples (:data:`EXAMPLES`) below the options."""
+    help = COMMAND_HELP[name]
     return sub.add_parser(name, parents=[common], help=help, description=help[0].upper()
                           + help[1:] + ".", epilog=_epilog(name),
                           formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -737,13 +780,13 @@ def _add_pool_options(p) -> None:
     p.add_argument("file", help="CSV: study plus yi,vi | yi,sei | treat_mean,treat_sd,treat_n,"
                    "control_mean,control_sd,control_n | treat_events,treat_n,control_events,"
                    "control_n")
-    p.add_argument("--measure", type=str.upper, choices=list(MEASURES),
+    p.add_argument("--measure", type=str.upper, choices=list(_lib()["MEASURES"]),
                    help="effect measure (default: SMD, OR or GEN by the columns)")
-    p.add_argument("--method", type=str.upper, choices=list(POOL_METHODS),
+    p.add_argument("--method", type=str.upper, choices=list(_lib()["POOL_METHODS"]),
                    help="pooling method / tau2 estimator (default: the profile's, REML)")
     p.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman CI and test")
     p.add_argument("--level", type=_level, default=95, help="confidence level in percent")
-    p.add_argument("--profile", default="metafor", choices=list(PROFILES))
+    p.add_argument("--profile", default="metafor", choices=list(_lib()["PROFILES"]))
     p.add_argument("--drop-missing", action="store_true",
                    help="leave out rows with a missing value (listed in 'excluded')")
     p.add_argument("--effect-label", metavar="TEXT",
@@ -751,18 +794,18 @@ def _add_pool_options(p) -> None:
 
 
 def _add_data_commands(sub, common) -> None:
-    p = _command(sub, "list-datasets", common, help="list the transcribed tables (validates them)")
+    p = _command(sub, "list-datasets", common)
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.set_defaults(func=_cmd_list)
 
-    p = _command(sub, "check-data", common, help="validate the data and run the consistency checks")
+    p = _command(sub, "check-data", common)
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("-o", "--out", help="write the Markdown report to this file")
     p.set_defaults(func=_cmd_check_data)
 
 
 def _add_pool_commands(sub, common) -> None:
-    p = _command(sub, "pool", common, help="meta-analysis of a CSV of studies (metafor's numbers)")
+    p = _command(sub, "pool", common)
     _add_pool_options(p)
     p.add_argument("--bias", action="store_true",
                    help="small-study effects: Egger (rma and lm), Begg, trim-and-fill, "
@@ -776,7 +819,7 @@ def _add_pool_commands(sub, common) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_pool)
 
-    p = _command(sub, "forest", common, help="forest plot of a CSV of studies")
+    p = _command(sub, "forest", common)
     _add_pool_options(p)
     p.add_argument("--subgroup", metavar="COLUMN", help="column with subgroup labels")
     p.add_argument("--sort", choices=["effect", "weight", "label"], help="order of the rows")
@@ -787,7 +830,7 @@ def _add_pool_commands(sub, common) -> None:
     p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=_cmd_forest)
 
-    p = _command(sub, "funnel", common, help="contour-enhanced funnel plot of a CSV of studies")
+    p = _command(sub, "funnel", common)
     _add_pool_options(p)
     p.add_argument("-o", "--out", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=_cmd_forest)
@@ -800,11 +843,9 @@ TAU_PRIOR_HELP = ("prior of tau: half-normal:S, half-cauchy:S, half-t:S,DF, expo
 
 
 def _add_bayes_command(sub, common) -> None:
-    p = _command(sub, "bayes", common,
-                 help="Bayesian random-effects meta-analysis of a CSV of studies "
-                      "(exact, as R's bayesmeta)")
+    p = _command(sub, "bayes", common)
     p.add_argument("file", nargs="?", help="CSV of studies, as for pool")
-    p.add_argument("--measure", type=str.upper, choices=list(MEASURES),
+    p.add_argument("--measure", type=str.upper, choices=list(_lib()["MEASURES"]),
                    help="effect measure (default: SMD, OR or GEN by the columns)")
     p.add_argument("--tau-prior", metavar="SPEC", help=TAU_PRIOR_HELP)
     p.add_argument("--mu-prior", metavar="normal:M,S",
@@ -823,13 +864,14 @@ def _add_bayes_command(sub, common) -> None:
 
 
 def _add_network_command(sub, common) -> None:
-    p = _command(sub, "network", common, help="network meta-analysis of a long-format CSV of arms")
+    p = _command(sub, "network", common)
     p.add_argument("file", help="CSV with header study,treatment,events,n or "
                    "study,treatment,mean,sd,n (one row per study arm)")
     p.add_argument("--measure", type=str.upper,
                    choices=list(dict.fromkeys(m for ms in NETWORK_MEASURES.values() for m in ms)),
                    help="effect measure (default: OR for events, SMD for means)")
-    p.add_argument("--method", type=str.upper, default="REML", choices=list(NETWORK_METHODS))
+    p.add_argument("--method", type=str.upper, default="REML",
+                   choices=list(_lib()["NETWORK_METHODS"]))
     p.add_argument("--reference", help="reference treatment (default: the first in the file)")
     way = p.add_mutually_exclusive_group()
     way.add_argument("--larger-is-better", dest="larger_is_better", action="store_true",
@@ -849,7 +891,7 @@ def _add_network_command(sub, common) -> None:
 
 
 def _add_reproduce_commands(sub, common) -> None:
-    p = _command(sub, "reproduce", common, help="rebuild every report and figure")
+    p = _command(sub, "reproduce", common)
     p.add_argument("--data", help="data folder (default: the repository's data/); read alone")
     p.add_argument("--examples", metavar="DIR",
                    help="folder of the example CSVs behind the example figures (Lee 2004 GOSH; "
@@ -859,14 +901,34 @@ def _add_reproduce_commands(sub, common) -> None:
                    help="also execute the notebooks in DIR and render them to HTML")
     p.set_defaults(func=_cmd_reproduce)
 
-    p = _command(sub, "snapshot", common,
-                 help="refresh the regression snapshot of reproduced numbers")
+    p = _command(sub, "snapshot", common)
     p.add_argument("--data", help="data folder (default: the repository's data/)")
     p.add_argument("-o", "--out", default=str(SNAPSHOT), help=f"default: {SNAPSHOT}")
     p.set_defaults(func=_cmd_snapshot)
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The commands each ``_add_*`` function defines, in the order of ``acu-meta --help``.
+_COMMAND_GROUPS = (
+    (("list-datasets", "check-data"), _add_data_commands),
+    (("pool", "forest", "funnel"), _add_pool_commands),
+    (("bayes",), _add_bayes_command),
+    (("network",), _add_network_command),
+    (("reproduce", "snapshot"), _add_reproduce_commands),
+)
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command named in *argv* (the first argument that is not an option), or None."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMAND_HELP else None
+    return None
+
+
+def build_parser(only: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """The ``acu-meta`` parser; with *only*, just those commands get their options (and the
+    library's measure and method lists), the others a one-line entry: ``acu-meta --help``
+    then imports nothing heavy (issue #16)."""
     parser = _Parser(prog="acu-meta", description=DESCRIPTION,
                      epilog="examples:\n" + "\n".join(f"  {EXAMPLES[c][0]}" for c in
                                                       ("check-data", "pool", "network")),
@@ -879,11 +941,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="on an error, print the traceback too")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_data_commands(sub, common)
-    _add_pool_commands(sub, common)
-    _add_bayes_command(sub, common)
-    _add_network_command(sub, common)
-    _add_reproduce_commands(sub, common)
+    for names, add in _COMMAND_GROUPS:
+        if only is None or any(n in only for n in names):
+            add(sub, common)
+        else:
+            for name in names:
+                sub.add_parser(name, help=COMMAND_HELP[name])
     return parser
 
 
@@ -943,7 +1006,9 @@ def main(argv: list[str] | None = None) -> int:
 
     Warnings are printed (one line each) after a command that succeeds; a command that fails
     prints its one error line alone (``--debug``: the warnings and the traceback too)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command_of(argv)
+    args = build_parser(only=(command,) if command else ()).parse_args(argv)
     debug = getattr(args, "debug", False)
     if sys.stdout is None:  # started with stdout closed (`acu-meta ... >&-`): write nowhere
         sys.stdout = open(os.devnull, "w")  # lives as long as the process

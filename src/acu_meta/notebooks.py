@@ -48,25 +48,43 @@ def execute(path: Path, timeout: int = 600):
     return nb
 
 
+def _jobs(n: int, jobs: int | None) -> int:
+    """Notebooks run at once: *jobs*, else ``ACU_META_NOTEBOOK_JOBS``, else the CPU count."""
+    if jobs is None:
+        env = os.environ.get("ACU_META_NOTEBOOK_JOBS", "")
+        jobs = int(env) if env.strip().isdigit() else (os.cpu_count() or 1)
+    return max(1, min(n, jobs))
+
+
 def render_all(folder: Path, out: Path,
-               progress: Callable[[int, int, Path, float], None] | None = None) -> list[Path]:
+               progress: Callable[[int, int, Path, float], None] | None = None,
+               jobs: int | None = None) -> list[Path]:
     """Execute every ``*.ipynb`` in *folder* and write ``<name>.html`` into *out*.
 
-    *progress*, if given, is called as ``progress(i, n, html_path, seconds)`` as soon as the
-    i-th of n notebooks is written."""
+    The notebooks run *jobs* at a time (default: one per CPU; each has its own kernel
+    process, so threads here only wait on them). *progress*, if given, is called as
+    ``progress(i, n, html_path, seconds)`` as soon as the i-th of n notebooks is written (in
+    the order they finish). Returns the HTML paths in notebook order. The first failing
+    notebook's error is raised after the running ones finish."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from nbconvert import HTMLExporter
 
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    exporter = HTMLExporter()
     paths = sorted(folder.glob("*.ipynb"))
-    for i, path in enumerate(paths, start=1):
+
+    def one(path: Path) -> tuple[Path, float]:
         start = time.perf_counter()
         nb = execute(path)
-        body, _ = exporter.from_notebook_node(nb)
+        body, _ = HTMLExporter().from_notebook_node(nb)
         target = out / f"{path.stem}.html"
         target.write_text(body, encoding="utf-8")
-        written.append(target)
-        if progress is not None:
-            progress(i, len(paths), target, time.perf_counter() - start)
-    return written
+        return target, time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=_jobs(len(paths), jobs)) as pool:
+        futures = {pool.submit(one, path): path for path in paths}
+        for i, fut in enumerate(as_completed(futures), start=1):
+            target, seconds = fut.result()
+            if progress is not None:
+                progress(i, len(paths), target, seconds)
+    return [out / f"{path.stem}.html" for path in paths]

@@ -45,6 +45,7 @@ __all__ = [
     "i2_from_q",
     "i2_from_tau2",
     "json_number",
+    "level_fraction",
     "p_two_sided",
     "pool_iv",
     "se_from_ci",
@@ -59,6 +60,26 @@ def _fraction(level: float) -> float:
     """A confidence level given in percent (95) or as a fraction (0.95), as a fraction."""
     level = float(level)
     return level / 100 if level > 1 else level
+
+
+def level_fraction(level) -> float:
+    """The project's one ``level`` convention: a confidence level in percent (``95``) or as a
+    fraction (``0.95``), returned as a fraction in (0, 1).
+
+    A value above 1 is read as percent. Anything that is not a number strictly between 0 and
+    100 (after that reading: between 0 and 1) raises :class:`acu_meta.errors.InputError`
+    (``level=1`` would be a 100% interval and ``level=0`` an empty one; ``True`` is refused).
+    Checked in ``tests/results/test_api_conventions.py``.
+    """
+    from .errors import InputError  # errors is layer 0 too; imported here to keep it light
+
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)):
+        raise InputError(f"level must be a number (95 or 0.95), not {level!r}")
+    out = _fraction(level)
+    if not (math.isfinite(out) and 0 < out < 1):
+        raise InputError(f"level must be between 0 and 100 (percent) or 0 and 1 (fraction), "
+                         f"not {level!r}")
+    return out
 
 
 # ---------------------------------------------------------------------- critical values

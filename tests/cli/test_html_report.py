@@ -43,7 +43,7 @@ def test_reproduce_writes_the_report(reproduced_dir):
     assert f"HTML report -> {reproduced_dir / 'reports' / 'index.html'}" in stdout
     page = _page(reproduced_dir)
     frame = pd.read_csv(reproduced_dir / "reports" / "reproduction.csv")
-    rows = re.findall(r'<tr class="(\w+)" data-status="(\w+)" data-study="([^"]*)">', page)
+    rows = re.findall(r'<tr class="([\w-]+)" data-status="([^"]+)" data-study="([^"]*)">', page)
     assert len(rows) == len(frame) > 50
     assert [r[1] for r in rows] == list(frame.status)
     assert [html.unescape(r[2]) for r in rows] == list(frame.study)
@@ -157,8 +157,8 @@ def test_filter_in_chromium_shows_the_rows_of_the_csv(reproduced_dir):
     url = (reproduced_dir / "reports" / "index.html").as_uri() + f"#status=exact&study={study}"
     dom, _ = _chromium(url, "--dump-dom")
     assert f'<span id="shown">{len(want)} of {len(frame)} targets' in dom
-    rows = re.findall(r'<tr class="\w+" data-status="(\w+)" data-study="([^"]*)"( style="[^"]*")?',
-                      dom)
+    rows = re.findall(r'<tr class="[\w-]+" data-status="([^"]+)" '
+                      r'data-study="([^"]*)"( style="[^"]*")?', dom)
     shown = [(s, st) for s, st, style in rows if "none" not in style]
     assert shown == [("exact", study)] * len(want)
 

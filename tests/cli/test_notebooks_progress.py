@@ -44,12 +44,19 @@ def test_progress_per_notebook_and_no_kernel_warnings(tiny_notebooks, tmp_path, 
         # called as notebook i is written, before the next one runs
         seen.append((i, n, path.name, sorted(p.name for p in out.glob("*.html")), seconds))
 
-    written = render_all(tiny_notebooks, out, progress=progress)
+    written = render_all(tiny_notebooks, out, progress=progress, jobs=1)
     assert [p.name for p in written] == ["01_tiny.html", "02_tiny.html"]
     assert [s[:4] for s in seen] == [
         (1, 2, "01_tiny.html", ["01_tiny.html"]),
         (2, 2, "02_tiny.html", ["01_tiny.html", "02_tiny.html"])]
     assert all(s[4] > 0 for s in seen)
+    # two at a time (the default on 2 cores): a line per notebook as each finishes, in the
+    # order they finish; the paths come back in notebook order
+    seen.clear()
+    written = render_all(tiny_notebooks, out, progress=progress, jobs=2)
+    assert [p.name for p in written] == ["01_tiny.html", "02_tiny.html"]
+    assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
+    assert sorted(s[2] for s in seen) == ["01_tiny.html", "02_tiny.html"]
     assert "cell 2" in written[0].read_text(encoding="utf-8")  # executed, output rendered
     err = capfd.readouterr().err
     # no TCP warning, no kernel left running ("Parent appears to have exited"), no warning
@@ -77,7 +84,7 @@ def test_reproduce_prints_a_line_per_notebook(monkeypatch, tmp_path, capsys):
 
     calls = []
 
-    def fake_render_all(folder, out, progress=None):
+    def fake_render_all(folder, out, progress=None, jobs=None):
         for i in (1, 2):
             path = out / f"0{i}.html"
             path.write_text("<html></html>", encoding="utf-8")

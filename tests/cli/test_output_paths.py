@@ -80,7 +80,10 @@ def test_network_plot_checked_before_the_model_and_before_printing(tmp_path, cap
     out, needle = _bad_outputs(tmp_path)[case]
     arms = tmp_path / "arms.csv"
     arms.write_text(NETWORK)
-    import acu_meta.results.network as rn
+    import importlib
+
+    # the module itself: ``acu_meta.results.network`` is now the function (issue #14)
+    rn = importlib.import_module("acu_meta.results.network")
 
     monkeypatch.setattr(rn, "network", _boom)
     assert cli.main(["network", str(arms), "--json", "--plot", str(out)]) == 2

@@ -53,7 +53,7 @@ def test_metareg_against_metafor(case):
     assert list(res.names) == case["coef_names"]
     for key, got in (("beta", res.beta), ("se", res.se), ("zval", res.statistic),
                      ("pval", res.p_value), ("ci_lb", res.ci_low), ("ci_ub", res.ci_high),
-                     ("vb", res.vcov.T.ravel())):  # vb: R's column-major order
+                     ("vb", res.vb.T.ravel())):  # vb: R's column-major order
         for i, (g, w) in enumerate(zip(got, case[key], strict=True)):
             assert_close(g, w, tol, f"{key}[{i}]")
     for key, got in (("tau2", res.tau2), ("se_tau2", res.se_tau2), ("QE", res.QE),

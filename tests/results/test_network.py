@@ -31,6 +31,7 @@ from tolerances import (
 
 from acu_meta import escalc, pool
 from acu_meta.models.network import NetworkError
+from acu_meta.numeric import z_crit
 from acu_meta.results.network import network
 
 FIX = fixture_json("metafor_network.json")
@@ -105,7 +106,10 @@ def test_bucher_indirect_comparison():
     # A-C and B-C trials only: the network's A vs B is Bucher's d_AC - d_BC
     rows = _two_arm("s1", "C", 0.0, "A", 0.5) + _two_arm("s2", "C", 0.0, "B", 0.2, sd=1.3)
     net = network(pd.DataFrame(rows), measure="MD", method="FE", reference="C")
-    d, se = net.compare("A", "B")
+    cmp = net.compare("A", "B")
+    d, se = cmp.estimate, cmp.se
+    half = z_crit(0.95) * se
+    assert (cmp.ci_low, cmp.ci_high) == pytest.approx((d - half, d + half), rel=SECOND_ROUTE)
     v_ac, v_bc = 2 / 50, 2 * 1.3**2 / 50
     assert d == pytest.approx(0.3, rel=SECOND_ROUTE)
     assert se == pytest.approx(np.sqrt(v_ac + v_bc), rel=SECOND_ROUTE)

@@ -44,6 +44,7 @@ th{background:#f7f7f7;position:sticky;top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.exact td.status{color:#11661f}tr.consistent td.status{color:#7a5a00}
 tr.discrepancy td.status{color:#b00020;font-weight:600}
+tr.not-comparable td.status{color:#555;font-style:italic}
 .filters{display:flex;gap:1em;flex-wrap:wrap;margin:.6em 0;align-items:center}
 .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1em}
 figure{margin:0;border:1px solid #e3e3e3;padding:.5em}
@@ -197,7 +198,8 @@ def _table(frame) -> str:
             cls = ' class="num"' if c in ("published", "reproduced") else (
                 ' class="status"' if c == "status" else "")
             cells.append(f"<td{cls}>{html.escape(_cell(rec.get(c)))}</td>")
-        rows.append(f'<tr class="{html.escape(status)}" data-status="{html.escape(status)}" '
+        css = re.sub(r"[^a-z0-9]+", "-", status.lower()).strip("-")  # "not comparable"
+        rows.append(f'<tr class="{css}" data-status="{html.escape(status)}" '
                     f'data-study="{html.escape(study)}">{"".join(cells)}</tr>')
     return (f'<div class="tablebox"><table id="reproduction"><thead><tr>{head}</tr></thead>'
             "<tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>")

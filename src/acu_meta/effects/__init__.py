@@ -42,6 +42,7 @@ from .conversions import (
     from_t,
     mean_sd_from_median,
     se_from_ci,
+    smd_from_log_or,
 )
 from .escalc import MEASURES, RATIO_MEASURES, EffectSizeError, EffectSizes, escalc
 
@@ -57,4 +58,5 @@ __all__ = [
     "from_t",
     "mean_sd_from_median",
     "se_from_ci",
+    "smd_from_log_or",
 ]

@@ -195,3 +195,20 @@ def combine_arms(n1: float, m1: float, sd1: float, n2: float, m2: float, sd2: fl
     sd = float(np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2 + n1 * n2 / n * (m1 - m2) ** 2)
                        / (n - 1)))
     return float(n), float(mean), sd
+
+
+def smd_from_log_or(log_or, var_log_or):
+    """Log odds ratio -> SMD by the logit method (Chinn 2000, Stat Med 19:3127-3131):
+    ``d = ln(OR) sqrt(3) / pi`` (ln(OR) divided by about 1.81), ``var(d) = var(ln OR) 3 / pi^2``.
+
+    Assumption: the dichotomy cuts an underlying continuous outcome with logistic distributions
+    of equal scale in both arms, so that the log odds ratio is the difference in means divided
+    by the logistic scale (SD = scale pi / sqrt(3)). Returns ``(d, var_d)`` as arrays.
+
+    Validated in ``tests/analyses/test_answer.py``: the constant against Chinn's printed 1.81,
+    and the exact identity for two shifted logistic distributions at any cut-point (scipy).
+    """
+    k = np.sqrt(3.0) / np.pi
+    lo = np.asarray(log_or, dtype=float)
+    vl = np.asarray(var_log_or, dtype=float)
+    return lo * k, vl * k**2

@@ -14,6 +14,7 @@ importable from here as before.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -96,6 +97,9 @@ class EffectSizes:
         Arm-level inputs as given (uncorrected), for tables and plots.
     options
         The options used (add, to, drop00, vtype, exact).
+    data
+        With ``escalc(..., data=df)``: the rows of ``df`` (index reset), one per study, so that
+        moderators and other columns travel with the effect sizes (``pool``, ``metareg``).
     """
 
     measure: str
@@ -106,6 +110,7 @@ class EffectSizes:
     corrected: tuple[str, ...] = ()
     arms: pd.DataFrame | None = None
     options: dict = field(default_factory=dict)
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         for name in ("yi", "vi"):
@@ -126,11 +131,29 @@ class EffectSizes:
         return self.measure in RATIO_MEASURES
 
     def to_frame(self) -> pd.DataFrame:
+        """study, yi, vi, sei, the arm data, and the other columns of ``data`` (if given)."""
         frame = pd.DataFrame({"study": list(self.study), "yi": self.yi, "vi": self.vi})
         frame["sei"] = np.sqrt(frame["vi"])
         if self.arms is not None:
             frame = pd.concat([frame, self.arms.reset_index(drop=True)], axis=1)
+        if self.data is not None:
+            extra = self.data.drop(columns=[c for c in self.data.columns if c in frame.columns])
+            frame = pd.concat([frame, extra.reset_index(drop=True)], axis=1)
         return frame
+
+    def subset(self, keep) -> EffectSizes:
+        """The studies where the boolean mask *keep* is True (arm data and ``data`` rows too)."""
+        keep = np.asarray(keep, dtype=bool)
+        return EffectSizes(
+            self.measure, self.yi[keep], self.vi[keep],
+            tuple(s for s, k in zip(self.study, keep, strict=True) if k),
+            excluded=tuple((s, r) for s, r in self.excluded
+                           if s in {x for x, k in zip(self.study, keep, strict=True) if k}),
+            corrected=tuple(c for c in self.corrected
+                            if c in {x for x, k in zip(self.study, keep, strict=True) if k}),
+            arms=self.arms[keep].reset_index(drop=True) if self.arms is not None else None,
+            options=self.options,
+            data=self.data[keep].reset_index(drop=True) if self.data is not None else None)
 
 
 def _arr(x, name: str) -> np.ndarray:
@@ -242,6 +265,8 @@ def escalc(
     drop00: bool = False,
     vtype: str = "LS",
     exact: bool = True,
+    data: pd.DataFrame | None = None,
+    slab: Sequence | str | None = None,
 ) -> EffectSizes:
     """Effect sizes and sampling variances, with metafor's measure codes and defaults.
 
@@ -285,6 +310,14 @@ def escalc(
         SMD only: exact gamma-function correction J (metafor, default) or, with
         ``exact=False``, the RevMan 5 / meta approximation J = 1 - 3/(4N - 9) with variance
         N/(n1 n2) + g^2/(2(N - 3.94)).
+    data
+        A DataFrame, as metafor's ``data=``: every data argument (and ``study``/``slab``) given
+        as a string is the name of one of its columns (``escalc("RR", data=df, ai="tpos",
+        bi="tneg", ci="cpos", di="cneg", slab="author")``). The rows travel with the result
+        (:attr:`EffectSizes.data`). A missing column raises ``EffectSizeError`` listing the
+        columns found.
+    slab
+        metafor's name for ``study`` (give one of the two).
 
     Returns
     -------
@@ -302,6 +335,15 @@ def escalc(
     ``tests/effects/test_escalc_gaps.py`` (the measures above, every vtype, the zero-cell
     options; and ``pool`` on them against ``rma`` FE and REML).
     """
+    if slab is not None:
+        if study is not None:
+            raise TypeError("give study= or slab= (metafor's name), not both")
+        study = slab
+    if data is not None:
+        return _from_data(measure, data, study, dict(
+            ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i, m1i=m1i, sd1i=sd1i, m2i=m2i, sd2i=sd2i,
+            yi=yi, vi=vi, sei=sei, ri=ri, ni=ni, xi=xi, mi=mi, x1i=x1i, t1i=t1i, x2i=x2i,
+            t2i=t2i), dict(add=add, to=to, drop00=drop00, vtype=vtype, exact=exact))
     measure = str(measure).upper()
     if measure not in MEASURES:
         raise EffectSizeError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
@@ -325,6 +367,29 @@ def escalc(
     if measure in RATE_MEASURES:
         return _from_rates(measure, x1i, t1i, x2i, t2i, study, add, to, drop00)
     return _from_counts(measure, ai, bi, ci, di, n1i, n2i, study, add, to, drop00, opts)
+
+
+def _column(data: pd.DataFrame, name: str, what: str):
+    if name not in data.columns:
+        raise EffectSizeError(f"{what}={name!r}: no such column in data; the columns are "
+                              f"{', '.join(map(str, data.columns))}")
+    return data[name].to_numpy()
+
+
+def _from_data(measure, data, study, args: dict, options: dict) -> EffectSizes:
+    """escalc(..., data=df): strings name columns of *df*; the rows are kept with the result."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data= must be a pandas DataFrame, not {type(data).__name__}")
+    data = data.reset_index(drop=True)
+    resolved = {k: (_column(data, v, k) if isinstance(v, str) else v)
+                for k, v in args.items() if v is not None}
+    if isinstance(study, str):
+        study = [str(s) for s in _column(data, study, "study")]
+    out = escalc(measure, study=study, **resolved, **options)
+    if len(out.yi) != len(data):
+        raise EffectSizeError(f"data has {len(data)} rows but the arguments give {len(out.yi)} "
+                              "studies")
+    return dataclasses.replace(out, data=data)
 
 
 def _generic(yi, vi, sei, study, opts: dict) -> EffectSizes:

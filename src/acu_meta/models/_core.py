@@ -154,8 +154,14 @@ def _heterogeneity(est: registry.Tau2Estimator, t2: float, y, v, X):
     return QE, QE_df, QE_p, vt, I2, H2
 
 
-def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | None = None) -> Fit:
+def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | None = None,
+        hksj_adhoc: bool = False) -> Fit:
     """Fit the model; see the module docstring. ``tau2`` fixes tau2 instead of estimating it.
+
+    ``hksj_adhoc`` (with ``hksj``): the Knapp-Hartung ad hoc modification (Knapp & Hartung
+    2003; Roever, Knapp & Friede 2015; Jackson et al. 2017): the scale factor is
+    ``max(1, s2)``, so the HKSJ variance is never smaller than the Wald one. Checked against the
+    hand formula in ``tests/analyses/test_answer.py``.
 
     Validated against metafor 3.8.1 ``rma.uni`` (``tests/models/test_metafor_reference.py``,
     with ``tests/fixtures/metafor_reference.json``; properties in
@@ -176,6 +182,8 @@ def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | No
         if k - p > 0:
             s2 = f.rss / (k - p)
             vb = (f.rss / f.scale / (k - p)) * f.Ainv_s  # s2 (X'WX)^-1 with W / max(W)
+            if hksj_adhoc and s2 < 1:
+                s2, vb = 1.0, f.Ainv
     QE, QE_df, QE_p, vt, I2, H2 = _heterogeneity(est, t2, y, v, X)
     se_t2 = est.se_tau2(t2, y, v, X) if k > p else np.nan
     return Fit(

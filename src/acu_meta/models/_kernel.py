@@ -30,17 +30,13 @@ k = 2, tau2 = 0 rows and the multimodal sets that take the full search.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 
 import numpy as np
 
 from ._roots import RTOL
-
-try:  # optional dependency
-    import numba as _nb
-except ImportError:  # pragma: no cover - exercised where numba is not installed
-    _nb = None
 
 _MAXITER = 200  # as _tau2_batch
 _SCREEN = 8  # as _tau2_batch._SCREEN
@@ -50,16 +46,34 @@ _MAXDOUBLE = 2000  # as _tau2_batch._upper
 METHODS = ("FE", "DL", "ML", "REML")
 
 
+_HAS_NUMBA = importlib.util.find_spec("numba") is not None  # found, not imported (0.4 s)
+_KERNELS = ("_compact", "_score", "_rtsafe", "_ml_rows", "_stats_rows")  # callees first
+_compiled = False
+
+
 def available() -> bool:
-    """True when numba is importable and ``ACU_META_KERNEL`` is not ``numpy``."""
-    return _nb is not None and os.environ.get("ACU_META_KERNEL", "").lower() != "numpy"
+    """True when numba is installed and ``ACU_META_KERNEL`` is not ``numpy``."""
+    return _HAS_NUMBA and os.environ.get("ACU_META_KERNEL", "").lower() != "numpy"
 
 
-def _jit(fn):
-    return _nb.njit(cache=True, nogil=True)(fn) if _nb is not None else fn
+def _compile() -> None:
+    """Import numba and replace the kernel functions by their jitted versions (once).
+
+    numba is imported only here, on the first batch fit, so that importing acu_meta (and
+    ``acu-meta --help``) does not pay for it. numba compiles lazily, on the first call, and
+    resolves the callees as module globals then: callees are wrapped first.
+    """
+    global _compiled
+    if _compiled:
+        return
+    import numba
+
+    g = globals()
+    for name in _KERNELS:
+        g[name] = numba.njit(cache=True, nogil=True)(g[name])
+    _compiled = True
 
 
-@_jit
 def _compact(yrow, vrow, ys, vs):
     """Copy the present studies of one row (neither value NaN) into ys, vs; return k."""
     k = 0
@@ -71,7 +85,6 @@ def _compact(yrow, vrow, ys, vs):
     return k
 
 
-@_jit
 def _score(t, ys, vs, k, reml):
     """(Restricted) likelihood score and its derivative in tau2 (as _tau2_batch._score_fd)."""
     sw = 0.0
@@ -102,7 +115,6 @@ def _score(t, ys, vs, k, reml):
     return a - sw, da + s2
 
 
-@_jit
 def _rtsafe(ys, vs, k, reml, lo, hi, x0, scale):
     """Scalar safeguarded Newton (as _tau2_batch._rtsafe); returns (root, converged)."""
     x = x0
@@ -137,7 +149,6 @@ def _rtsafe(ys, vs, k, reml, lo, hi, x0, scale):
     return x, False
 
 
-@_jit
 def _ml_rows(y, v, reml, tau2, conv, hard):
     B, K = y.shape
     ys = np.empty(K)
@@ -210,7 +221,6 @@ def _ml_rows(y, v, reml, tau2, conv, hard):
         hard[b] = not ok
 
 
-@_jit
 def _stats_rows(y, v, tau2, hksj, kk, beta, sw_out, s2_out, q_out, trp_out):
     B, K = y.shape
     ys = np.empty(K)
@@ -267,6 +277,7 @@ def ml_tau2(y: np.ndarray, v: np.ndarray, reml: bool):
     tau2 = np.empty(B)
     conv = np.empty(B, dtype=np.bool_)
     hard = np.empty(B, dtype=np.bool_)
+    _compile()
     _ml_rows(y, v, bool(reml), tau2, conv, hard)
     return tau2, conv, hard
 
@@ -279,6 +290,7 @@ def stats_at(y: np.ndarray, v: np.ndarray, tau2: np.ndarray, hksj: bool) -> dict
     B = y.shape[0]
     out = {name: np.empty(B) for name in ("beta", "sw", "s2_hksj", "QE", "trP0")}
     k = np.empty(B, dtype=np.int64)
+    _compile()
     _stats_rows(y, v, np.ascontiguousarray(tau2, dtype=float), bool(hksj), k, out["beta"],
                 out["sw"], out["s2_hksj"], out["QE"], out["trP0"])
     out["k"] = k

@@ -13,9 +13,10 @@ from .batch import coverage_figure, gosh_plot
 from .bayes import joint_posterior_plot, tau_posterior_plot
 from .forest import forest
 from .funnel import baujat, baujat_values, funnel, labbe, radial
+from .interval_stack import interval_stack
 from .sensitivity import cumulative_plot, filled_funnel, leave_one_out_plot
 
 __all__ = ["COLORS", "STYLE", "baujat", "baujat_values", "coverage_figure", "cumulative_plot",
            "filled_funnel", "forest", "funnel", "gosh_plot", "house_style",
-           "joint_posterior_plot", "labbe", "leave_one_out_plot", "radial", "save_figure",
-           "tau_posterior_plot"]
+           "interval_stack", "joint_posterior_plot", "labbe", "leave_one_out_plot", "radial",
+           "save_figure", "tau_posterior_plot"]

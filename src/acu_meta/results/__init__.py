@@ -2,7 +2,10 @@
 
 :func:`pool` (one meta-analysis), :func:`subgroups` (test of subgroup difference) and
 :func:`metareg` (meta-regression), :func:`bayes` (Bayesian random effects) and
-:func:`bayes_network` build them from the engines in :mod:`acu_meta.models`.
+:func:`bayes_network`, :func:`network` (frequentist network meta-analysis; the module stays
+importable as ``acu_meta.results.network`` through ``sys.modules``/``importlib``, while the
+attribute ``acu_meta.results.network`` is the function) build them from the engines in
+:mod:`acu_meta.models`.
 Everything that pools studies has one drawable shape (:class:`PooledResult`, see
 :mod:`acu_meta.results._shape`); :func:`rows` makes that shape from effect sizes without
 fitting anything. Results never fit a model inside their methods.
@@ -12,7 +15,18 @@ from ._shape import PooledResult, PooledRow, StudyRows, SubgroupedResult, Unpool
 from .batch import BatchResult, GoshResult, gosh, pool_many
 from .bayes import BayesNetworkResult, BayesResult, bayes, bayes_network
 from .meta import PROFILES, Homogeneity, MetaResult, Profile, methods, pool
+from .method_table import MethodRow, MethodTable
 from .moderators import MetaRegressionResult, SubgroupResult, metareg, subgroups
+from .network import Comparison, NetworkResult, network, network_contrasts
+from .regression import (
+    LikelihoodRatioTest,
+    PermutationTest,
+    Prediction,
+    WaldTest,
+    anova,
+    permutest,
+    predict,
+)
 from .sensitivity import (
     BIAS_KEYS,
     BaujatResult,
@@ -40,8 +54,21 @@ from .sensitivity import (
 )
 
 __all__ = [
+    "Comparison",
+    "NetworkResult",
+    "network",
+    "network_contrasts",
+    "LikelihoodRatioTest",
+    "PermutationTest",
+    "Prediction",
+    "WaldTest",
+    "anova",
+    "permutest",
+    "predict",
     "BayesNetworkResult",
     "BayesResult",
+    "MethodRow",
+    "MethodTable",
     "bayes",
     "bayes_network",
     "BatchResult",

@@ -290,6 +290,6 @@ def rows(
         es = escalc("GEN", yi=yi, study=study, **kw)
     elif not isinstance(es, EffectSizes):
         raise TypeError("the first argument must be EffectSizes (from escalc) or None")
-    level = level / 100 if level > 1 else float(level)
+    level = numeric.level_fraction(level)
     return UnpooledRows(measure=measure or es.measure, level=level,
                         study_rows=StudyRows.from_effect_sizes(es))

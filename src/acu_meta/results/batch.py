@@ -18,7 +18,7 @@ from scipy import stats
 from ..errors import InputError
 from ..models import ModelError, registry
 from ..models.batch import fit_many
-from ..numeric import t_crit, z_crit
+from ..numeric import level_fraction, t_crit, z_crit
 from . import _distributed
 
 _ARRAYS = ("k", "estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "tau2", "I2",
@@ -140,7 +140,7 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     (``tests/results/test_batch.py``).
     """
     method = registry.get(method).name  # ModelError (a ValueError) for an unknown method
-    level = level / 100 if level > 1 else float(level)
+    level = level_fraction(level)
     if not 0 < level < 1:
         raise InputError("level must be between 0 and 100")
     if client is not None or _distributed.is_dask(yi) or _distributed.is_dask(vi):

@@ -39,9 +39,10 @@ from ..models.bayes import BayesMeta, PosteriorSummary, bayes_meta
 from ..models.bayes_network import BayesNetwork
 from ..models.bayes_network import bayes_network as _bayes_network_engine
 from ..models.network import NetworkError, contrasts_from_arms
+from ._api import check_kwargs
 from ._format import fmt, html_table, table
 from ._shape import PooledRow, StudyRows, is_ratio
-from .meta import _effect_sizes, _usable_studies
+from .meta import _DATA_ARGS, _effect_sizes, _usable_studies
 
 __all__ = ["BayesNetworkResult", "BayesResult", "bayes", "bayes_network"]
 
@@ -49,12 +50,9 @@ INTERVALS = ("central", "shortest")
 
 
 def _fraction(level: float) -> float:
-    """A level given in percent (95) or as a fraction (0.95), as a fraction."""
-    level = float(level)
-    level = level / 100 if level > 1 else level
-    if not 0 < level < 1:
-        raise InputError(f"level must be between 0 and 100 (percent), not {level!r}")
-    return level
+    """A level given in percent (95) or as a fraction (0.95), as a fraction (the project's one
+    convention, :func:`acu_meta.numeric.level_fraction`)."""
+    return numeric.level_fraction(level)
 
 
 def _kind(interval: str) -> str:
@@ -105,6 +103,9 @@ class BayesResult:
         Arm-level data of the usable studies (for the forest plot), or None.
     fit
         The engine's :class:`~acu_meta.models.bayes.BayesMeta` (posterior functions).
+    data
+        With a DataFrame input (``bayes(df, yi="yi", vi="vi")`` or ``escalc(..., data=df)``):
+        the rows of the studies used, with every other column.
     """
 
     measure: str
@@ -136,6 +137,7 @@ class BayesResult:
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
     fit: BayesMeta | None = field(default=None, repr=False)
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # rows used
 
     # ------------------------------------------------------------------ derived views
     @property
@@ -459,6 +461,7 @@ def bayes(
     (``tests/models/test_bayes.py``); this function is checked number by number against it in
     ``tests/results/test_bayes_result.py``.
     """
+    check_kwargs("bayes", data, _DATA_ARGS)
     kind = _kind(interval)
     lv = _fraction(level)
     if not isinstance(tau_prior, priors.TauPrior):
@@ -477,7 +480,7 @@ def bayes(
         marginal_likelihood=f.marginal_likelihood, bayes_factor_tau0=f.bayes_factor_tau0,
         bayes_factor_mu0=f.bayes_factor_mu0, ml=dict(f.ml), map=dict(f.map),
         quad_error=f.quad_error, n_nodes=f.n_nodes, excluded=st.excluded, notes=st.notes,
-        arms=st.arms, fit=f)
+        arms=st.arms, fit=f, data=st.data)
 
 
 # ---------------------------------------------------------------------------------- network

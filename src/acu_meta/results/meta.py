@@ -29,6 +29,14 @@ In every profile I2 and H2 of a random-effects model are tau2-based as metafor d
 same number). Explicit arguments (``method=``, ``hksj=``, ``exact=``) override the profile;
 :attr:`MetaResult.options` is the profile as applied.
 
+``revman5`` also follows RevMan 5 (R's meta 8.3, ``settings.meta("RevMan5")``) for 2x2 counts:
+double-zero studies leave OR and RR analyses and k (``Profile.drop00_ratio``), and its
+Mantel-Haenszel estimate (method MH, and the centre of Q for DL) adds 1/2 to every cell of a
+study with a zero cell in the MH weights and variance, with the Greenland-Robins (1985) RD
+variance (:func:`acu_meta.models._mh.mantel_haenszel_revman5`). Checked against meta in
+``tests/results/test_revman_profiles_meta.py``; the divergences left (RD with zero cells,
+meta's Inverse-method Q, the RevMan Web prediction interval) are listed there.
+
 Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``study_rows``,
 ``pooled_rows``, ``description``, ``footer``).
 """
@@ -36,6 +44,8 @@ Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``stu
 from __future__ import annotations
 
 import dataclasses
+import html
+import inspect
 import math
 import warnings
 from collections.abc import Sequence
@@ -65,6 +75,7 @@ from ..models import (
     typical_variance,
 )
 from ..models._mh import mantel_haenszel_revman5
+from ._api import check_kwargs, hksj_from_test
 from ._format import (
     fmt,
     fmt_p,
@@ -106,6 +117,9 @@ class Profile:
         Double-zero studies (no events, or only events, in both arms) leave OR and RR analyses
         of 2x2 counts (escalc ``drop00=True``), as RevMan 5 and R's meta; metafor keeps them
         with 1/2 added. Validated against meta 8.3 (``tests/results/test_revman_profiles_meta.py``).
+    hksj_adhoc
+        With ``hksj``: the Knapp-Hartung ad hoc modification, scale factor ``max(1, s2)``
+        (:func:`acu_meta.models.fit`).
     """
 
     name: str
@@ -117,6 +131,7 @@ class Profile:
     q_around_mh: bool = False
     i2_from_q: bool = False
     drop00_ratio: bool = False
+    hksj_adhoc: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -201,6 +216,7 @@ class MetaResult:
     #: method MH: the tests rma.mh prints (MH, MHp, CO, COp, BD, BDp, TA, TAp; NaN where
     #: metafor gives NA), from :meth:`acu_meta.models._mh.FixedFit.tests`; else empty
     mh_tests: dict = field(default_factory=dict)
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # rows used
 
     # ------------------------------------------------------------------ derived views
     @property
@@ -212,10 +228,59 @@ class MetaResult:
         """True when the analysis scale is the log of a ratio."""
         return is_ratio(self.measure)
 
-    def conf_int(self, exp: bool = False) -> tuple[float, float]:
-        """CI of the pooled effect (exponentiated with ``exp=True`` for ratio measures)."""
-        lo, hi = self.ci_low, self.ci_high
+    def conf_int(self, level: float | None = None, exp: bool = False) -> tuple[float, float]:
+        """CI of the pooled effect at ``level`` (95 or 0.95; default: the fit's level),
+        recomputed from the stored SE with the fit's test (z, or t on ``df``); exponentiated
+        with ``exp=True``. At the fit's level it is the stored interval. Checked against
+        metafor's ``rma(..., level = 90)`` in ``tests/results/test_api_metafor.py``."""
+        if level is None:
+            lo, hi = self.ci_low, self.ci_high
+        else:
+            half = numeric.t_crit(numeric.level_fraction(level), self.df) * self.se
+            lo, hi = self.estimate - half, self.estimate + half
         return (numeric.exp_or_inf(lo), numeric.exp_or_inf(hi)) if exp else (lo, hi)
+
+    def coef(self) -> pd.Series:
+        """The pooled estimate as metafor's ``coef()``: a Series with the index ``intrcpt``."""
+        return pd.Series([self.estimate], index=["intrcpt"], name="estimate")
+
+    def vcov(self) -> pd.DataFrame:
+        """Variance of the pooled estimate (1 x 1, as metafor's ``vcov()``)."""
+        return pd.DataFrame([[self.se**2]], index=["intrcpt"], columns=["intrcpt"])
+
+    def residuals(self) -> pd.Series:
+        """``yi - estimate`` per study (metafor's ``residuals()``), indexed by study."""
+        return pd.Series(self.yi - self.estimate, index=list(self.studies), name="resid")
+
+    def rstandard(self) -> pd.DataFrame:
+        """Standardized residuals (metafor's ``rstandard()``): ``resid / se`` with
+        ``se^2 = v_i + tau2 - 1 / sum(w)`` (the variance of ``y_i - estimate``, unscaled by
+        Hartung-Knapp as in metafor). Checked in ``tests/results/test_api_metafor.py``."""
+        w = 1.0 / (self.vi + self.tau2)
+        ws = w / np.max(w)
+        var_hat = 1.0 / (np.max(w) * ws.sum())
+        se = np.sqrt(self.vi + self.tau2 - var_hat)
+        resid = self.yi - self.estimate
+        return pd.DataFrame({"resid": resid, "se": se, "z": resid / se},
+                            index=list(self.studies))
+
+    def predict(self, transf=None, level: float | None = None):
+        """metafor's ``predict()``: the pooled estimate with its CI and prediction interval at
+        ``level`` (default: the fit's), optionally transformed by ``transf`` (e.g. ``np.exp``).
+        Returns a :class:`~acu_meta.results.regression.Prediction`."""
+        from .regression import Prediction
+
+        lv = self.level if level is None else numeric.level_fraction(level)
+        crit = numeric.t_crit(lv, self.df)
+        half = crit * self.se
+        if self.model == "random" and (self.options is None or self.options.prediction):
+            pi_half = crit * math.sqrt(self.se**2 + self.tau2)
+            pi = (self.estimate - pi_half, self.estimate + pi_half)
+        else:
+            pi = (math.nan, math.nan)
+        return Prediction.build([self.estimate], [self.se],
+                                [self.estimate - half], [self.estimate + half],
+                                [pi[0]], [pi[1]], lv, transf)
 
     def prediction_interval(self, method: str = "metafor") -> tuple[float, float]:
         """Prediction interval for the effect in a new study.
@@ -228,6 +293,9 @@ class MetaResult:
             return self.pi_low, self.pi_high
         if method == "higgins":
             if self.k < 3:
+                warnings.warn(f"the Higgins-Thompson-Spiegelhalter prediction interval needs "
+                              f"k >= 3 (t with k - 2 df); k = {self.k}: (nan, nan)",
+                              stacklevel=2)
                 return math.nan, math.nan
             crit = numeric.t_crit(self.level, self.k - 2)
             half = crit * math.sqrt(self.se**2 + self.tau2)
@@ -265,6 +333,9 @@ class MetaResult:
         )
         if self.arms is not None:
             frame = pd.concat([frame, self.arms.reset_index(drop=True)], axis=1)
+        if self.data is not None:
+            extra = self.data.drop(columns=[c for c in self.data.columns if c in frame.columns])
+            frame = pd.concat([frame, extra.reset_index(drop=True)], axis=1)
         return frame
 
     def to_frame(self) -> pd.DataFrame:
@@ -340,7 +411,8 @@ class MetaResult:
     def _method_text(self) -> str:
         name = {"FE": "inverse variance", "MH": "Mantel-Haenszel", "PETO": "Peto"}.get(
             self.method, self.method)
-        return f"{name}, " + (f"Hartung-Knapp t({self.df:g})" if self.test == "t" else "z")
+        hk = "Hartung-Knapp ad hoc (q >= 1)" if self.options.hksj_adhoc else "Hartung-Knapp"
+        return f"{name}, " + (f"{hk} t({self.df:g})" if self.test == "t" else "z")
 
     @property
     def pooled_rows(self) -> tuple[PooledRow, ...]:
@@ -381,8 +453,11 @@ class MetaResult:
                          f"{fmt(self.tau2, digits)}{se_t}")
             lines.append("tau (square root of estimated tau^2 value):      "
                          f"{fmt(self.tau, digits)}")
-        lines.append(f"I^2 (total heterogeneity / total variability):   {self.I2:.2f}%")
-        lines.append(f"H^2 (total variability / sampling variability):  {self.H2:.2f}")
+        na = f"not estimable (k = {self.k})"
+        lines.append("I^2 (total heterogeneity / total variability):   "
+                     + (na if math.isnan(self.I2) else f"{self.I2:.2f}%"))
+        lines.append("H^2 (total variability / sampling variability):  "
+                     + (na if math.isnan(self.H2) else f"{self.H2:.2f}"))
         lines += ["", "Test for Heterogeneity:",
                   f"Q(df = {self.Q_df}) = {fmt(self.Q, digits)}, p-val {_pv(self.Q_p, digits)}"]
         lines += _mh_test_lines(self.mh_tests, digits)
@@ -417,8 +492,10 @@ class MetaResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        head = self.summary().split("\n\n")[0]
-        return f"<p><b>{head}</b></p>" + html_table(self.to_frame())
+        """The whole summary (tau2, I2, Q, the test) above the table of study and pooled rows."""
+        text = html.escape(self.summary())
+        return (f"<div class='acu-meta-result'><pre>{text}</pre>"
+                + html_table(self.to_frame()) + "</div>")
 
 
 def _mh_test_lines(tests: dict, digits: int) -> list[str]:
@@ -451,6 +528,7 @@ class _Studies(NamedTuple):
     arms: pd.DataFrame | None
     excluded: tuple[tuple[str, str], ...]
     notes: tuple[str, ...]
+    data: pd.DataFrame | None = None
 
 
 class _Fitted(NamedTuple):
@@ -480,7 +558,7 @@ class _Heterogeneity(NamedTuple):
     H2_ci: tuple[float, float]
 
 
-def _setup(method, hksj, profile, exact, level) -> tuple[Profile, float]:
+def _setup(method, hksj, profile, exact, level, hksj_adhoc=False) -> tuple[Profile, float]:
     """The profile with explicit arguments applied, and the level as a fraction."""
     if profile not in PROFILES:
         raise InputError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
@@ -488,25 +566,44 @@ def _setup(method, hksj, profile, exact, level) -> tuple[Profile, float]:
     method = (method or prof.tau2_method).upper()
     if method not in methods():
         raise InputError(f"unknown method {method!r}; use one of {', '.join(methods())}")
-    level = level / 100 if level > 1 else float(level)
-    if not 0 < level < 1:
-        raise InputError("level must be between 0 and 100")
+    level = numeric.level_fraction(level)
     return dataclasses.replace(
         prof, tau2_method=method, hksj=prof.hksj if hksj is None else bool(hksj),
-        exact_j=prof.exact_j if exact is None else exact), level
+        exact_j=prof.exact_j if exact is None else exact,
+        hksj_adhoc=bool(hksj_adhoc) or prof.hksj_adhoc), level
+
+
+_DATA_ARGS = tuple(n for n in inspect.signature(escalc).parameters
+                   if n not in ("measure", "study", "exact", "data", "slab"))
 
 
 def _effect_sizes(es, measure, exact, study, kwargs) -> EffectSizes:
     if isinstance(es, EffectSizes):
+        if kwargs:
+            raise TypeError(f"pool() got data arguments ({', '.join(kwargs)}) beside "
+                            "EffectSizes; give one or the other")
         return es
-    if es is not None:
-        raise TypeError("the first argument must be EffectSizes (from escalc) or None")
+    if isinstance(es, pd.DataFrame):
+        if not kwargs:  # metafor: escalc() output has yi and vi columns
+            if not {"yi", "vi"} <= set(es.columns):
+                raise TypeError("pool(df) needs the column names of the data, e.g. "
+                                "pool(df, yi='yi', vi='vi') or ai=, n1i=, ... (columns found: "
+                                f"{', '.join(map(str, es.columns))})")
+            kwargs = {"yi": "yi", "vi": "vi"}
+        if study is None and "study" in es.columns:  # escalc's to_frame() has the labels
+            study = "study"
+        kwargs["data"] = es
+    elif es is not None:
+        raise TypeError("pool() needs EffectSizes (from escalc), a DataFrame with column names "
+                        f"(pool(df, yi='yi', vi='vi')), or keyword data, not {type(es).__name__}")
+    if study is not None:
+        kwargs["study"] = study
     if measure is None:
         measure = "GEN" if "yi" in kwargs else (
             "OR" if "ai" in kwargs else "SMD")
     if measure.upper() == "SMD":
         kwargs.setdefault("exact", exact)
-    return escalc(measure, study=study, **kwargs)
+    return escalc(measure, **kwargs)
 
 
 def _usable_studies(es: EffectSizes) -> _Studies:
@@ -532,7 +629,8 @@ def _usable_studies(es: EffectSizes) -> _Studies:
     return _Studies(es.yi[ok], es.vi[ok],
                     tuple(s for s, keep in zip(es.study, ok, strict=True) if keep),
                     es.arms[ok].reset_index(drop=True) if es.arms is not None else None,
-                    tuple(excluded), tuple(notes))
+                    tuple(excluded), tuple(notes),
+                    es.data[ok].reset_index(drop=True) if es.data is not None else None)
 
 
 def _q_around_mh(st: _Studies, measure: str) -> tuple[float, float]:
@@ -557,7 +655,8 @@ def _fit(st: _Studies, prof: Profile, measure: str, tau2: float | None) -> _Fitt
         notes.append("RevMan 5: tau2 (DL) and I2 from Q around the Mantel-Haenszel estimate")
     if len(st.y) == 1 and method != "FE":
         notes.append("k = 1: tau2 cannot be estimated and is set to 0")
-    f = fit(st.y, st.v, method=method, hksj=prof.hksj, tau2=tau2)
+    f = fit(st.y, st.v, method=method, hksj=prof.hksj, tau2=tau2,
+            hksj_adhoc=prof.hksj and prof.hksj_adhoc)
     return _Fitted(f, q_mh, tuple(notes))
 
 
@@ -595,7 +694,10 @@ def _heterogeneity(st: _Studies, fitted: _Fitted, prof: Profile, level: float) -
         Q_p = float(stats.chi2.sf(Q, k - 1)) if k > 1 else math.nan
     I2, H2 = f.I2, f.H2
     if prof.i2_from_q:
+        # RevMan 5 / meta: H = max(1, sqrt(Q / df)), so H2 >= 1 as I2 = 1 - 1 / H2 >= 0
+        # (tests/fixtures/meta_revman5.json, checked in tests/results/test_api_conventions.py)
         I2, H2 = numeric.i2_from_q(Q, k - 1), numeric.h2_from_q(Q, k - 1)
+        H2 = max(1.0, H2) if not math.isnan(H2) else H2
     return _Heterogeneity(Q, Q_p, I2, H2, (t_lo, t_hi), I2_ci, H2_ci)
 
 
@@ -629,7 +731,7 @@ def _build(es, st, prof, level, fitted, t, het, pi, profile) -> MetaResult:
         I2=het.I2, I2_ci=het.I2_ci, H2=het.H2, H2_ci=het.H2_ci, Q=het.Q, Q_df=f.QE_df,
         Q_p=het.Q_p, studies=st.studies, yi=st.y, vi=st.v, weights=_percent(f.weights),
         excluded=st.excluded, notes=tuple(notes), arms=st.arms,
-        options=dataclasses.replace(prof, q_around_mh=fitted.q_mh is not None),
+        options=dataclasses.replace(prof, q_around_mh=fitted.q_mh is not None), data=st.data,
     )
 
 
@@ -644,6 +746,8 @@ def pool(
     study: Sequence | None = None,
     exact: bool | None = None,
     tau2: float | None = None,
+    test: str | None = None,
+    hksj_adhoc: bool = False,
     **data,
 ) -> MetaResult:
     """Pool studies in one call, with metafor's defaults.
@@ -651,9 +755,13 @@ def pool(
     Parameters
     ----------
     es
-        Effect sizes from :func:`acu_meta.effects.escalc`; or leave it out and pass the data as
-        keyword arguments (``yi``/``vi``/``sei``, ``m1i``/``sd1i``/``n1i``/..., or
-        ``ai``/``n1i``/``ci``/``n2i``) with ``measure``.
+        Effect sizes from :func:`acu_meta.effects.escalc`; or a DataFrame with the column names
+        as keyword arguments, as metafor's ``data=`` (``pool(df, yi="yi", vi="vi")``,
+        ``pool(df, measure="RR", ai="tpos", ...)``; ``pool(df)`` reads columns yi and vi); or
+        leave it out and pass the data as keyword arguments (``yi``/``vi``/``sei``,
+        ``m1i``/``sd1i``/``n1i``/..., or ``ai``/``n1i``/``ci``/``n2i``) with ``measure``. Any
+        other keyword raises TypeError (naming the argument meant, e.g. ``method=`` for
+        ``tau2_method=``).
     measure
         MD, SMD, ROM, RR, OR, RD, PETO or GEN (defaults: GEN for yi, OR for counts, SMD for means).
     method
@@ -668,6 +776,13 @@ def pool(
         Hedges' J of the SMD: exact (True) or approximate (False); default from the profile.
     tau2
         Fix tau2 at this value instead of estimating it.
+    test
+        metafor's name for ``hksj``: ``"z"`` or ``"knha"``.
+    hksj_adhoc
+        With ``hksj``: the Knapp-Hartung ad hoc modification, the HKSJ scale factor truncated
+        below at 1 (``max(1, s2)``; Roever, Knapp & Friede 2015; Jackson et al. 2017), so the
+        interval is never narrower than the Wald interval with t quantiles; checked against the
+        hand formula in ``tests/analyses/test_answer.py``.
 
     Returns
     -------
@@ -680,7 +795,9 @@ def pool(
     (``tests/models/test_metafor_reference.py``): closed forms to 1e-10, iterative estimators to
     1e-8; the profiles in ``tests/models/test_models_properties.py``.
     """
-    prof, level = _setup(method, hksj, profile, exact, level)
+    check_kwargs("pool", data, _DATA_ARGS)
+    hksj = hksj_from_test(test, hksj)
+    prof, level = _setup(method, hksj, profile, exact, level, hksj_adhoc)
     data = dict(data)
     if (prof.drop00_ratio and es is None and "ai" in data
             and str(measure or "OR").upper() in ("OR", "RR")):
@@ -739,4 +856,5 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
         notes=tuple(notes), arms=es.arms,
         options=dataclasses.replace(prof, hksj=False, q_around_mh=False, i2_from_q=False),
         mh_tests=r.tests() if method == "MH" else {},
+        data=es.data,
     )

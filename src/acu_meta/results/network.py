@@ -10,7 +10,9 @@ Bucher's indirect comparison.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,8 +28,22 @@ from ..models.network import (
     contrasts_from_table,
     fit_network,
 )
-from ..numeric import json_number, z_crit
+from ..numeric import json_number, level_fraction, p_two_sided, z_crit
 from ._format import fmt, fmt_p, html_table, table
+
+
+class Comparison(NamedTuple):
+    """One treatment against another from :meth:`NetworkResult.compare`."""
+
+    treatment1: str
+    treatment2: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p_value: float
+    level: float
 
 
 @dataclass(frozen=True)
@@ -68,14 +84,29 @@ class NetworkResult:
     def ratio(self) -> bool:
         return self.measure in ("OR", "RR")
 
-    def conf_int(self) -> pd.DataFrame:
-        return pd.DataFrame({"ci_low": self.ci_low, "ci_high": self.ci_high},
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """CIs of every treatment vs the reference at ``level`` (95 or 0.95; default: the
+        fit's), from the stored SEs and :func:`acu_meta.numeric.z_crit`."""
+        c = z_crit(self.level if level is None else level_fraction(level))
+        return pd.DataFrame({"ci_low": self.estimate - c * self.se,
+                             "ci_high": self.estimate + c * self.se},
                             index=list(self.treatments))
 
-    def compare(self, a: str, b: str) -> tuple[float, float]:
-        """Estimate and SE of a vs b (a minus b on the analysis scale)."""
-        return engine.contrast(self.estimate, self.cov, self.treatments.index(a),
-                               self.treatments.index(b))
+    def compare(self, a: str, b: str, level: float | None = None) -> Comparison:
+        """a vs b (a minus b on the analysis scale): estimate, SE, the interval at ``level``
+        (default: the fit's; normal critical value from :func:`acu_meta.numeric.z_crit`), z and
+        its two-sided p. Unknown names raise ``NetworkError`` listing the treatments."""
+        for t in (a, b):
+            if t not in self.treatments:
+                raise NetworkError(f"unknown treatment {t!r}; the treatments are "
+                                   f"{', '.join(self.treatments)}")
+        d, se = engine.contrast(self.estimate, self.cov, self.treatments.index(a),
+                                self.treatments.index(b))
+        lv = self.level if level is None else level_fraction(level)
+        c = z_crit(lv)
+        z = d / se if se > 0 else math.nan
+        return Comparison(a, b, float(d), float(se), float(d - c * se), float(d + c * se),
+                          float(z), p_two_sided(z) if se > 0 else math.nan, lv)
 
     def to_frame(self) -> pd.DataFrame:
         """Every treatment vs the reference."""
@@ -91,7 +122,8 @@ class NetworkResult:
             for b in self.treatments:
                 if a == b:
                     continue
-                d, se = self.compare(a, b)
+                cmp = self.compare(a, b)
+                d, se = cmp.estimate, cmp.se
                 rows.append({"treatment1": a, "treatment2": b, "estimate": d, "se": se,
                              "ci_low": d - c * se, "ci_high": d + c * se})
         return pd.DataFrame(rows)
@@ -119,7 +151,8 @@ class NetworkResult:
             for b in self.treatments:
                 if a == b:
                     continue
-                d, se = self.compare(a, b)
+                cmp = self.compare(a, b)
+                d, se = cmp.estimate, cmp.se
                 ps.append(float(stats.norm.cdf(sign * d / se)) if se > 0 else 0.5)
             out[a] = float(np.mean(ps))
         return out
@@ -229,7 +262,10 @@ def network(
     larger_is_better
         Direction for the P-scores (e.g. False for log odds of an adverse outcome).
     """
-    level = level / 100 if level > 1 else float(level)
+    level = level_fraction(level)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"network() needs a DataFrame of arm rows (study, treatment, events/n "
+                        f"or mean/sd/n), not {type(data).__name__}")
     df = data.reset_index(drop=True)
     for col in (study, treatment):
         if col not in df.columns:
@@ -257,7 +293,10 @@ def network_contrasts(
     """Network meta-analysis from contrast-level rows: columns ``study, treat1, treat2, yi, vi``
     (``treat1`` vs ``treat2``), plus ``cov`` for multi-arm studies, whose contrasts share one
     ``treat2`` and have covariance ``cov`` (the baseline arm's variance term)."""
-    level = level / 100 if level > 1 else float(level)
+    level = level_fraction(level)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"network_contrasts() needs a DataFrame of contrast rows, not "
+                        f"{type(data).__name__}")
     for col in ("study", "treat1", "treat2", "yi", "vi"):
         if col not in data.columns:
             raise NetworkError(f"column {col!r} is missing")

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -105,7 +106,9 @@ class _Inputs(NamedTuple):
 def _inputs(result: MetaResult) -> _Inputs:
     """The studies and settings a refit of *result* uses (see the module docstring)."""
     if not isinstance(result, MetaResult):
-        raise TypeError("expected a MetaResult (from acu_meta.results.pool)")
+        caller = sys._getframe(1).f_code.co_name
+        raise TypeError(f"{caller}() needs a MetaResult from pool() (e.g. "
+                        f"{caller}(am.pool(es))), not {type(result).__name__}")
     notes = []
     method, hksj = result.method, result.hksj
     if method in ("MH", "PETO"):
