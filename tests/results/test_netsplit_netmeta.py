@@ -89,7 +89,8 @@ def test_netsplit_against_netmeta(name, model):
     n_indirect = 0
     for i, (t1, t2) in enumerate(zip(ns["treat1"], ns["treat2"], strict=True)):
         what = f"{t1}:{t2}"
-        d, se = net.compare(t1, t2)
+        cmp_ = net.compare(t1, t2)
+        d, se = cmp_.estimate, cmp_.se
         assert_close(d, ref["network"]["TE"][i], CLOSED_FORM, f"{what} network TE")
         assert_close(se, ref["network"]["seTE"][i], CLOSED_FORM, f"{what} network seTE")
         if ns["k"][i] == 0:  # no direct evidence: netmeta's indirect is the network estimate
