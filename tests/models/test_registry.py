@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from tolerances import SAME_ARITHMETIC
 
 from acu_meta.errors import ModelError
 from acu_meta.models import TAU2_METHODS, _tau2, _tau2_batch, estimate_tau2, fit, fit_many, registry
@@ -112,8 +113,10 @@ def test_a_registered_batch_function_is_used_by_pool_many():
         got = pool_many(Yb, Vb, method="DLCOPY")
     want = pool_many(Yb, Vb, method="DL")
     ml = pool_many(Yb, Vb, method="ML")
-    np.testing.assert_array_equal(got.tau2, want.tau2)
-    np.testing.assert_array_equal(got.estimate, want.estimate)
+    # DL runs in the compiled kernel, the copy in the numpy path (its tr(P0) formed without
+    # cancellation): the same numbers to a few units in the last place
+    np.testing.assert_allclose(got.tau2, want.tau2, rtol=SAME_ARITHMETIC)
+    np.testing.assert_allclose(got.estimate, want.estimate, rtol=SAME_ARITHMETIC)
     assert got.method == "DLCOPY"
     assert not np.allclose(got.tau2, ml.tau2)
 

@@ -4,8 +4,8 @@
 #     R_LIBS=/path/to/rlib Rscript validation/netmeta/netsplit_reference.R
 # Writes tests/fixtures/netmeta_netsplit.json (deterministic, byte-identical on rerun).
 #
-# For four networks with multi-arm studies (dat.stowe2010, Senn2013, dat.woods2010,
-# dat.hasselblad1998) it records
+# For five networks with multi-arm studies (dat.stowe2010, Senn2013, dat.woods2010,
+# dat.hasselblad1998, and a made-up network of two trials of one three-arm design) it records
 #   * the input: the arm-level data (where the network is arm-based) and the contrasts that
 #     netmeta analyses (meta::pairwise() output: studlab, treat1, treat2, TE, seTE, ...);
 #   * netmeta() (common and random effects, DerSimonian-Laird tau2): Q, its decomposition, tau2;
@@ -88,6 +88,21 @@ networks$hasselblad1998 <- list(
   arms = list(studlab = strs(as.character(hb$study)), treatment = strs(hb$trt),
               event = arr(as.integer(hb$xi)), n = arr(as.integer(hb$ni))),
   contrast_cols = c("event1", "n1", "event2", "n2", "incr1", "incr2"))
+
+sd_arms <- data.frame(studlab = c("S1", "S1", "S1", "S2", "S2", "S2"),
+                      treatment = c("A", "B", "C", "A", "B", "C"),
+                      n = c(100L, 120L, 80L, 60L, 200L, 90L), mean = c(0, 0.5, 0.3, 0.1, 0.4, 0.5),
+                      sd = c(1, 1.2, 0.9, 1.1, 1, 1.3), stringsAsFactors = FALSE)
+pw_sd <- pairwise(treat = treatment, n = n, mean = mean, sd = sd, studlab = studlab,
+                  data = sd_arms, sm = "MD")
+networks$same_design <- list(
+  source = "made-up (k = 2): two three-arm trials of one design A:B:C; netmeta still back-calculates an indirect estimate from the other contrasts of the same trials",
+  pairwise_call = "pairwise(treat=treatment, n=n, mean=mean, sd=sd, studlab=studlab, data=sd_arms, sm=\"MD\")",
+  netmeta_call = "netmeta(pw, reference.group=\"A\")",
+  sm = "MD", reference = "A", pw = pw_sd,
+  arms = list(studlab = strs(sd_arms$studlab), treatment = strs(sd_arms$treatment),
+              n = arr(sd_arms$n), mean = nums(sd_arms$mean), sd = nums(sd_arms$sd)),
+  contrast_cols = c("n1", "mean1", "sd1", "n2", "mean2", "sd2"))
 
 ## ---------------------------------------------------------------------------
 ## Per network

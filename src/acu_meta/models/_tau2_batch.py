@@ -25,9 +25,12 @@ ML, REML
 
 Every bracket is refined by a vectorized *safeguarded Newton* iteration (Numerical Recipes'
 ``rtsafe``): a Newton step on the analytic derivative when it stays inside the row's current
-bracket and halves the function fast enough, a bisection step otherwise; each evaluation shrinks
-the bracket. It stops when the step is below ``1e-15 * scale + 4 eps |tau2|`` (the single
-engine's Brent tolerance), which every row reaches: bisection alone needs about 55 steps.
+bracket and halves the function fast enough, a bisection step otherwise; each evaluation,
+the start point's included, shrinks the bracket, a step never leaves it, and a non-finite value
+forces bisection without moving the bracket (a row whose bisection falls back onto a
+non-finite point is not converged, and goes to the safety net). It stops when the step is
+below ``1e-15 * scale + 4 eps |tau2|`` (the single engine's Brent tolerance), which every row
+reaches: bisection alone needs about 55 steps.
 
 Safety net
 ----------
@@ -64,6 +67,23 @@ def _center(y, w):
     sw = w.sum(axis=0)
     ybar = (w * y).sum(axis=0) / sw
     return sw, ybar, y - ybar
+
+
+def _trace_p0(w):
+    """``sum(w) - sum(w^2) / sum(w)`` per column without cancellation when one weight
+    dominates: ``sum_i w_i (S - w_i) / S`` with ``S - w_i`` formed as ``R + (w_max - w_i)``,
+    ``R`` the sum of the weights other than the (first) largest, and as ``R`` for the largest
+    itself (a weight of 1e-12 beside 0.1 keeps full precision)."""
+    jmax = w.argmax(axis=0)
+    cols = np.arange(w.shape[1])
+    wmax = w[jmax, cols]
+    others = w.copy()
+    others[jmax, cols] = 0.0
+    R = others.sum(axis=0)
+    S = R + wmax
+    rest = R + (wmax - w)
+    rest[jmax, cols] = R
+    return (w * rest).sum(axis=0) / S
 
 
 def _qgen(t, y, v, m):
@@ -153,6 +173,10 @@ def _rtsafe(fdf, lo, hi, x0, scale):
     conv = np.zeros(n, dtype=bool)
     f, df = fdf(x, None)
     conv[f == 0] = True
+    # the start point already splits each bracket: shrink it before the first step
+    inside = (x0 > lo) & (x0 < hi) & np.isfinite(f)
+    xl[inside & (f <= 0)] = x0[inside & (f <= 0)]
+    xh[inside & (f > 0)] = x0[inside & (f > 0)]
     act = np.flatnonzero(~conv)
     f, df = f[act], df[act]
     for _ in range(_MAXITER):
@@ -162,17 +186,22 @@ def _rtsafe(fdf, lo, hi, x0, scale):
         xla, xha = xl[act], xh[act]
         with np.errstate(invalid="ignore", over="ignore"):
             bis = ((((xa - xha) * dfa - fa) * ((xa - xla) * dfa - fa)) > 0) | (
-                np.abs(2.0 * fa) > np.abs(dxold[act] * dfa)) | ~np.isfinite(dfa) | (dfa == 0)
+                np.abs(2.0 * fa) > np.abs(dxold[act] * dfa)) | ~np.isfinite(dfa) | (dfa == 0) | (
+                ~np.isfinite(fa))
         dxold[act] = dx[act]
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(bis, 0.5 * (xha - xla), fa / dfa)
         new = np.where(bis, xla + step, xa - step)
+        # never leave the bracket (rounding in a Newton step near its ends)
+        new = np.clip(new, np.minimum(xla, xha), np.maximum(xla, xha))
         dx[act] = step
         tol = 1e-15 * scale[act] + RTOL * np.abs(new)
-        done = (np.abs(step) < tol) | (new == xa)
+        fin = np.isfinite(fa)
+        done = ((np.abs(step) < tol) | (new == xa)) & fin
+        stuck = (new == xa) & ~fin  # bisection back onto a non-finite point: give up
         x[act] = new
         conv[act[done]] = True
-        act = act[~done]
+        act = act[~(done | stuck)]
         if act.size == 0:
             break
         if act.size > n // 2:  # most rows still active: evaluate all, no gather copies
@@ -180,9 +209,11 @@ def _rtsafe(fdf, lo, hi, x0, scale):
             f, df = f[act], df[act]
         else:
             f, df = fdf(x[act], act)
-        neg = f <= 0
+        fin = np.isfinite(f)  # a non-finite value says nothing about the side: keep bracket
+        neg = (f <= 0) & fin
+        pos = (f > 0) & fin
         xl[act[neg]] = x[act[neg]]
-        xh[act[~neg]] = x[act[~neg]]
+        xh[act[pos]] = x[act[pos]]
         zero = f == 0
         conv[act[zero]] = True
         keep = ~zero
@@ -202,8 +233,7 @@ def _fe_q(y, v, m):
 
 def _tau2_dl(y, v, m, k):
     w0, sw, Q = _fe_q(y, v, m)
-    trP = sw - (w0 * w0).sum(axis=0) / sw
-    return dl_from_q(Q, k - 1, trP)
+    return dl_from_q(Q, k - 1, _trace_p0(w0))
 
 
 def _ss(y, m, k):

@@ -22,8 +22,9 @@ import numpy as np
 from ..errors import ModelError
 from ..numeric import h2_from_q, h2_from_tau2, i2_from_q, i2_from_tau2
 from . import _kernel, registry
+from ._core import fit
 from ._tau2 import dl_from_q
-from ._tau2_batch import _center
+from ._tau2_batch import _center, _trace_p0
 
 _MAX_BYTES = 200e6  # bound on the memory of the temporaries of one chunk
 _TEMPS = 24  # (k, n) float temporaries alive at once, generously counted
@@ -53,14 +54,38 @@ class BatchFit:
 # ------------------------------------------------------------------------------ fit
 
 
+#: Columns whose variances or effects leave ``[1e-100, 1e100]`` (or whose variances span more
+#: than 1e100) go to the single engine, which scales every weight by its maximum and centres
+#: every residual: the batch formulas square weights and effects and would overflow there.
+EXTREME = 1e100
+
+
+def extreme_columns(y, v, mf) -> np.ndarray:
+    """Columns (data sets) the batch formulas cannot take in double precision: a variance
+    below 1/EXTREME or above EXTREME, variances spanning more than EXTREME, or effects
+    differing by more than sqrt(EXTREME) (squared in Q and the scores)."""
+    present = mf > 0
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        vmin = np.where(present, v, np.inf).min(axis=0)
+        vmax = np.where(present, v, 0.0).max(axis=0)
+        ymin = np.where(present, y, np.inf).min(axis=0)
+        ymax = np.where(present, y, -np.inf).max(axis=0)
+        spread = ymax - ymin
+        return ((vmin < 1 / EXTREME) | (vmax > EXTREME) | (vmax > EXTREME * vmin)
+                | ~(spread <= np.sqrt(EXTREME))) & (present.sum(axis=0) >= 2)
+
+
 def _tau2_chunk(est: registry.Tau2Estimator, y, v, mf, k):
-    """tau2 of every column with k >= 2 by the method's batch function; flagged columns
-    refitted with its single-fit estimator. Returns tau2, converged, refitted."""
+    """tau2 of every column with k >= 2 by the method's batch function; flagged columns and
+    :func:`extreme_columns` refitted with its single-fit estimator. Returns tau2, converged
+    (False where the estimate is not a finite root) and refitted."""
     n = len(k)
     tau2 = np.zeros(n)
     conv = k > 0
     refit = np.zeros(n, dtype=bool)
-    cols = np.flatnonzero(k >= 2)
+    extreme = extreme_columns(y, v, mf)
+    refit |= extreme
+    cols = np.flatnonzero((k >= 2) & ~extreme)
     if cols.size:
         t, flagged = est.batch(y[:, cols], v[:, cols], mf[:, cols], k[cols].astype(float))
         tau2[cols] = t
@@ -73,31 +98,44 @@ def _tau2_chunk(est: registry.Tau2Estimator, y, v, mf, k):
         except ModelError:
             tau2[i] = np.nan
             conv[i] = False
+    conv &= np.isfinite(tau2) & (tau2 >= 0)
     return tau2, conv, refit
+
+
+def _scaled_weights(v, tau2, mf):
+    """``w = mf / (v + tau2)`` as ``c * ws``: ``c = 1 / min(v + tau2)`` over the present
+    studies, ``ws = min(v + tau2) / (v + tau2)`` in (0, 1] (0 for absent studies), so that no
+    weight and no square of one overflows."""
+    vt = v + tau2
+    vmin = np.where(mf > 0, vt, np.inf).min(axis=0)
+    vmin = np.where(np.isfinite(vmin), vmin, 1.0)
+    return 1.0 / vmin, mf * (vmin / vt)
 
 
 def _fit_at_tau2(est: registry.Tau2Estimator, y, v, mf, k, tau2, hksj: bool) -> dict:
     """Estimate, its variance (HKSJ-scaled), the FE Q test, vt, I2 and H2 of every column."""
     kf = k.astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = mf / (v + tau2)
-        sw, beta, r = _center(y, w)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        # weights scaled by their column maximum (as the single engine): w = c ws, ws <= 1
+        c, ws = _scaled_weights(v, tau2, mf)
+        sws, beta, r = _center(y, ws)
         beta = np.where(k == 1, y.sum(axis=0), beta)  # exactly yi (absent entries hold 0)
         s2 = np.ones(len(k))
         if hksj:
             multi = k > 1
-            s2[multi] = (w * r * r).sum(axis=0)[multi] / (kf[multi] - 1)
+            s2[multi] = (c * (ws * r * r).sum(axis=0))[multi] / (kf[multi] - 1)
         # heterogeneity test with FE weights
-        w0 = mf / v
-        sw0, _, r0 = _center(y, w0)
-        QE = np.where(k > 0, (w0 * r0 * r0).sum(axis=0), np.nan)
+        c0, ws0 = _scaled_weights(v, 0.0, mf)
+        sws0, _, r0 = _center(y, ws0)
+        QE = np.where(k > 0, c0 * (ws0 * r0 * r0).sum(axis=0), np.nan)
         df = kf - 1
-        vt = np.where(k > 1, df / (sw0 - (w0 * w0).sum(axis=0) / sw0), np.nan)
+        trP0 = c0 * _trace_p0(ws0)
+        vt = np.where(k > 1, df / trP0, np.nan)
         if est.kind == "fixed":
             I2, H2 = i2_from_q(QE, df), h2_from_q(QE, df)
         else:
             I2, H2 = i2_from_tau2(tau2, vt), h2_from_tau2(tau2, vt)
-        var_beta = s2 / sw
+        var_beta = s2 / sws / c
     return {"beta": beta, "var_beta": var_beta, "tau2": tau2, "QE": QE, "I2": I2, "H2": H2,
             "vt": vt, "s2_hksj": s2}
 
@@ -111,10 +149,19 @@ def _fit_chunk(y, v, est: registry.Tau2Estimator, hksj: bool, out: dict, sl: sli
     v = np.where(m, v, 1.0)
     tau2, conv, refit = _tau2_chunk(est, y, v, mf, k)
     values = _fit_at_tau2(est, y, v, mf, k, tau2, hksj)
+    for i in np.flatnonzero(extreme_columns(y, v, mf) & conv):
+        # every quantity of an extreme column from the single engine (scaled weights, O(k)
+        # traces of P without cancellation), at the tau2 it estimated
+        present = mf[:, i] > 0
+        f = fit(y[present, i], v[present, i], method=est.name, hksj=hksj, tau2=tau2[i])
+        for name, value in (("beta", f.beta[0]), ("var_beta", f.vb[0, 0]), ("QE", f.QE),
+                            ("I2", f.I2), ("H2", f.H2), ("vt", f.vt), ("s2_hksj", f.s2_hksj)):
+            values[name][i] = value
     for name in _FIELDS:
         out[name][sl] = np.where(k > 0, values[name], np.nan)
     out["k"][sl] = k
-    out["converged"][sl] = conv & (k > 0)
+    finite = np.isfinite(values["beta"]) & np.isfinite(values["var_beta"])
+    out["converged"][sl] = conv & (k > 0) & finite
     out["refitted"][sl] = refit
 
 
@@ -125,6 +172,11 @@ def _fit_kernel(est: registry.Tau2Estimator, y, v, hksj: bool, chunk_rows) -> Ba
         tau2, conv, hard = _kernel.ml_tau2(y, v, reml=est.name == "REML")
     else:
         tau2, conv, hard = np.zeros(B), None, np.zeros(B, dtype=bool)
+    # extreme rows (see extreme_columns) take the numpy path, which hands them to the single
+    # engine
+    m = np.isfinite(y) & np.isfinite(v)
+    hard = hard | extreme_columns(np.where(m, y, 0.0).T, np.where(m, v, 1.0).T,
+                                  m.T.astype(float))
     s = _kernel.stats_at(y, v, tau2, hksj)
     k = s["k"]
     kf = k.astype(float)
@@ -145,7 +197,8 @@ def _fit_kernel(est: registry.Tau2Estimator, y, v, hksj: bool, chunk_rows) -> Ba
            "H2": H2, "vt": vt, "s2_hksj": s["s2_hksj"]}
     out = {name: np.where(k > 0, a, np.nan) for name, a in out.items()}
     out["k"] = k.astype(int)
-    out["converged"] = conv & (k > 0)
+    out["converged"] = (conv & (k > 0) & np.isfinite(out["beta"]) & np.isfinite(out["var_beta"])
+                        & np.isfinite(tau2) & (tau2 >= 0))
     out["refitted"] = np.zeros(B, dtype=bool)
     rows = np.flatnonzero(hard)
     if rows.size:  # possible multiple maxima etc.: the numpy engine's full search
@@ -199,6 +252,10 @@ def fit_many(y, v, method: str = "REML", hksj: bool = False,
     -------
     BatchFit
         Rows with no study get NaN and ``converged`` False; rows with one study get tau2 = 0.
+        ``converged`` is False wherever tau2 is not a finite root >= 0 or the estimate or its
+        variance is not finite. Rows of :func:`extreme_columns` (variances outside
+        ``[1e-100, 1e100]`` or spanning more than 1e100, effects more than 1e50 apart) are
+        fitted by the single engine and marked ``refitted``.
 
     Raises
     ------

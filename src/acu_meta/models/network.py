@@ -483,17 +483,22 @@ def study_treatments(c: Contrasts) -> dict[str, list[str]]:
             for s, rows in c.rows_by_study.items()}
 
 
+#: netmeta's ``tol.direct``: a pair whose direct evidence carries more than ``1 - TOL_DIRECT``
+#: of the network estimate's precision gets no indirect estimate (back-calculation would divide
+#: by the difference of two almost equal variances).
+TOL_DIRECT = 0.0005
+
+
 def _has_indirect(study_trts: dict[str, list[str]], a: str, b: str) -> bool:
-    """Do the studies that lack the direct a-b comparison connect a and b?"""
+    """Is there a path from a to b without the a-b comparison itself? Every study contributes
+    every comparison of its arms except a-b, so the other contrasts of a multi-arm study that
+    has both a and b count (as in netmeta's back-calculation: on dat.stowe2010 COMTI vs Placebo
+    has indirect evidence through the three-arm LARGO trial)."""
     edges = []
     nodes = set()
     for trts in study_trts.values():
-        if a in trts and b in trts:
-            continue
         nodes.update(trts)
-        edges += [(trts[0], t) for t in trts[1:]]
-    if a not in nodes or b not in nodes:
-        return False
+        edges += [(x, y) for i, x in enumerate(trts) for y in trts[i + 1:] if {x, y} != {a, b}]
     return any(a in g and b in g for g in components(edges, sorted(nodes)))
 
 
@@ -522,7 +527,7 @@ def _split(c: Contrasts, studies: list[str], has_indirect: bool, tau2: float,
     v_net = se_net**2
     nan = math.nan
     ind = (nan, nan, nan, nan, nan)
-    if has_indirect and v_dir - v_net > 1e-8 * v_dir:
+    if has_indirect and v_net < (1 - TOL_DIRECT) * v_dir:
         v_ind = 1 / (1 / v_net - 1 / v_dir)
         d_ind = v_ind * (d_net / v_net - direct.estimate / v_dir)
         diff = direct.estimate - d_ind
@@ -541,13 +546,17 @@ def netsplit(c: Contrasts, treatments, estimate: np.ndarray, cov: np.ndarray,
     ``v + tau2`` (tau2 of the network model); network = the network estimate (from *estimate*
     and *cov*, every treatment vs the reference); indirect = ``(d_net/v_net - d_dir/v_dir) /
     (1/v_net - 1/v_dir)`` with variance ``1 / (1/v_net - 1/v_dir)``; z-test of direct minus
-    indirect. A pair has indirect evidence only when the studies that do not compare it
-    directly still connect its two treatments; otherwise (e.g. every study has the same
-    design) the indirect fields are NaN. Pairs are "later treatment vs earlier" in the order of
-    *treatments*, in the order the studies first compare them.
+    indirect. As netmeta's back-calculation, the direct pool ignores the correlation of a
+    multi-arm trial's contrasts, and a pair has an indirect estimate when a path joins its two
+    treatments without the pair's own comparison -- the other contrasts of a multi-arm trial
+    count -- and the direct share ``v_net / v_dir`` is below ``1 - TOL_DIRECT`` (netmeta's
+    ``tol.direct``); otherwise the indirect fields are NaN. Pairs are "later treatment vs
+    earlier" in the order of *treatments*, in the order the studies first compare them.
 
-    Validated in ``tests/results/test_network.py``: in a triangle of two-arm trials the indirect
-    estimate equals Bucher's indirect comparison.
+    Validated against netmeta 3.3 ``netsplit`` (common and DL random effects, five networks
+    with multi-arm trials, ``tests/results/test_netsplit_netmeta.py``) and in
+    ``tests/results/test_network.py``: in a triangle of two-arm trials the indirect estimate
+    equals Bucher's indirect comparison.
     """
     treatments = list(treatments)
     study_trts = study_treatments(c)
@@ -560,3 +569,184 @@ def netsplit(c: Contrasts, treatments, estimate: np.ndarray, cov: np.ndarray,
     return [_split(c, studies, _has_indirect(study_trts, a, b), tau2,
                    contrast(estimate, cov, treatments.index(a), treatments.index(b)), a, b)
             for (a, b), studies in pairs.items()]
+
+
+# ------------------------------------------------------------------------------ net heat
+
+
+@dataclass(frozen=True)
+class NetHeat:
+    """The numbers behind a net heat plot (Krahn, Binder & Koenig 2013), design-level rows.
+
+    ``rows`` are ``(design, treat1, treat2)``: one row per basic comparison of each design,
+    its first treatment against the others (a design's treatments: the reference first, then
+    alphabetical, as netmeta). ``q_inc[i]`` is row i's share ``r_i (V^-1 r)_i`` of the
+    inconsistency Q (residuals r of the design-level direct estimates from the consistency
+    model; the shares add up to Q between designs). ``diff[i, j]`` is ``q_inc[i]`` minus the
+    same share once the design of row j is detached (given its own parameters); a column is
+    NaN where detaching the design disconnects the network (no loop). ``H[m, i]`` is the hat
+    matrix from the design-level estimates to the network estimate of comparison
+    ``comparisons[m]`` (``treat1`` minus ``treat2``). A net heat plot colours ``-diff``.
+    """
+
+    rows: tuple[tuple[str, str, str], ...]
+    q_inc: np.ndarray
+    diff: np.ndarray
+    comparisons: tuple[tuple[str, str], ...]
+    H: np.ndarray
+    tau2: float
+
+
+def _design_order(trts, reference: str) -> list[str]:
+    return sorted(trts, key=lambda t: (t != reference, t))
+
+
+def tau2_within_designs(c: Contrasts) -> float:
+    """The generalized DerSimonian-Laird tau2 of the design-by-treatment interaction model
+    (every design with its own effects: the heterogeneity within designs), as netmeta's
+    ``decomp.design`` ``tau.within`` and the tau2 of ``netheat(random = TRUE)``; 0 without
+    df."""
+    cols: dict[tuple[str, str], int] = {}
+    for d in dict.fromkeys(c.design):
+        for t in d.split(":")[1:]:
+            cols[(d, t)] = len(cols)
+    X = np.zeros((len(c.yi), len(cols)))
+    for r, (a, b) in enumerate(zip(c.treat1, c.treat2, strict=True)):
+        d = c.design[r]
+        if (d, a) in cols:
+            X[r, cols[(d, a)]] += 1
+        if (d, b) in cols:
+            X[r, cols[(d, b)]] -= 1
+    if len(c.yi) - X.shape[1] <= 0:
+        return 0.0
+    return float(registry.get("DL").network(c.yi, c.V, study_correlation(c), X))
+
+
+def net_heat(c: Contrasts, order: list[str], random: bool = False) -> NetHeat:
+    """Design-level decomposition of the inconsistency Q for the net heat plot (Krahn et al.
+    2013): common effect, or random effects at the within-design tau2
+    (:func:`tau2_within_designs`, as netmeta), each study's contrasts with covariance
+    ``V + tau2 R``.
+
+    Each design's studies are pooled (GLS) into design-level direct estimates of its basic
+    comparisons; the consistency model is refitted to those; the shares of Q, the change of each
+    share when one design is detached and the hat matrix follow (:class:`NetHeat`).
+
+    Validated against netmeta 3.3 ``netheat`` (its ``Q.inc.design``, ``diff`` and ``H``, common
+    and random effects, ``tests/results/test_netheat_rankogram.py``).
+    """
+    ref = order[0]
+    tau2 = tau2_within_designs(c) if random else 0.0
+    col = {t: j - 1 for j, t in enumerate(order) if j > 0}
+    by_study: dict[str, list[int]] = defaultdict(list)
+    for r, s in enumerate(c.study):
+        by_study[s].append(r)
+    pooled: dict[tuple[str, ...], list] = {}
+    for idx in by_study.values():
+        base = c.treat2[idx[0]]
+        trts = _design_order([base] + [c.treat1[r] for r in idx], ref)
+        S = c.V[np.ix_(idx, idx)] + tau2 * (np.eye(len(idx)) + 1) / 2
+        y = c.yi[idx]
+        # arm means m (baseline 0) -> contrasts of the design's first treatment against the rest
+        T = np.zeros((len(idx), len(idx)))
+        arm = {c.treat1[r]: k for k, r in enumerate(idx)}
+        first = trts[0]
+        for i, t in enumerate(trts[1:]):
+            if t in arm:
+                T[i, arm[t]] += 1.0
+            if first in arm:
+                T[i, arm[first]] -= 1.0
+        y2, S2 = T @ y, T @ S @ T.T
+        W = np.linalg.inv(S2)
+        acc = pooled.setdefault(tuple(trts), [np.zeros_like(W), np.zeros_like(y2)])
+        acc[0] += W
+        acc[1] += W @ y2
+    if len(pooled) < 3:
+        raise NetworkError(f"a net heat plot needs at least 3 designs, the network has "
+                           f"{len(pooled)} (netmeta: not available)")
+    rows, ys, blocks, design_of = [], [], [], []
+    for d, (Wsum, Wy) in pooled.items():
+        Vd = np.linalg.inv(Wsum)
+        ys.append(Vd @ Wy)
+        blocks.append(Vd)
+        for t in d[1:]:
+            rows.append((":".join(d), d[0], t))
+            design_of.append(d)
+    y = np.concatenate(ys)
+    V = _block_diag(blocks)
+    Winv = np.linalg.inv(V)
+
+    def xrow(a, b):
+        x = np.zeros(len(order) - 1)
+        if a in col:
+            x[col[a]] += 1
+        if b in col:
+            x[col[b]] -= 1
+        return x
+
+    X = np.array([xrow(a, b) for _, a, b in rows])
+
+    def shares(Xm):
+        A = Xm.T @ Winv @ Xm
+        if np.linalg.matrix_rank(A) < Xm.shape[1]:
+            return None
+        beta = np.linalg.solve(A, Xm.T @ Winv @ y)
+        r = y - Xm @ beta
+        return r * (Winv @ r)
+
+    q_inc = shares(X)
+    diff = np.full((len(rows), len(rows)), np.nan)
+    for d in dict.fromkeys(design_of):
+        members = [i for i, dd in enumerate(design_of) if dd == d]
+        extra = np.zeros((len(rows), len(members)))
+        for k, i in enumerate(members):
+            extra[i, k] = 1.0
+        q_det = shares(np.hstack([X, extra]))
+        if q_det is not None:
+            diff[:, members] = (q_inc - q_det)[:, None]
+    comps = tuple((a, b) for i, a in enumerate(order) for b in order[i + 1:])
+    Xall = np.array([xrow(a, b) for a, b in comps])
+    H = Xall @ np.linalg.solve(X.T @ Winv @ X, X.T @ Winv)
+    return NetHeat(tuple(rows), q_inc, diff, comps, H, float(tau2))
+
+
+# ------------------------------------------------------------------------------ rankogram
+
+
+def rank_probabilities(estimate: np.ndarray, cov: np.ndarray, *, larger_is_better: bool = True,
+                       n_sim: int = 100_000, seed: int = 1, chunk: int = 20_000) -> np.ndarray:
+    """``P[i, r]``: the probability that treatment i has rank r + 1 (rank 1 = best), by
+    simulation from the normal distribution of the network estimates (*estimate*, *cov*; the
+    reference's row and column of *cov* are 0), as netmeta's ``rankogram``.
+
+    Draws use ``numpy.random.default_rng(seed)`` in chunks of *chunk* (memory O(chunk T));
+    ties, which have probability 0, are broken by treatment order. A factor of *cov* is taken
+    by eigen-decomposition (cov is positive semi-definite with a zero row). Monte-Carlo SE of
+    each probability: ``sqrt(P (1 - P) / n_sim)``. Validated by its second route: the SUCRA of
+    the rankogram equals the P-score in expectation (Ruecker & Schwarzer 2015;
+    ``tests/results/test_netheat_rankogram.py``).
+    """
+    est = np.asarray(estimate, float)
+    T = len(est)
+    vals, vecs = np.linalg.eigh(np.asarray(cov, float))
+    F = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    rng = np.random.default_rng(seed)
+    counts = np.zeros((T, T))
+    sign = -1.0 if larger_is_better else 1.0
+    done = 0
+    while done < n_sim:
+        m = min(chunk, n_sim - done)
+        draws = est + rng.standard_normal((m, T)) @ F.T
+        ranks = np.argsort(np.argsort(sign * draws, axis=1, kind="stable"), axis=1)
+        for r in range(T):
+            counts[:, r] += np.sum(ranks == r, axis=0)
+        done += m
+    return counts / n_sim
+
+
+def sucra(P: np.ndarray) -> np.ndarray:
+    """Surface under the cumulative ranking curve of each treatment from rank probabilities
+    (Salanti, Ades & Ioannidis 2011): ``(T - E[rank]) / (T - 1)``."""
+    T = P.shape[1]
+    mean_rank = P @ np.arange(1, T + 1)
+    return (T - mean_rank) / (T - 1)

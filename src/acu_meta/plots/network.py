@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
 from ..models.network import study_treatments
 from ..results import rows
-from ..results.network import NetworkResult
+from ..results.network import NetHeatResult, NetworkResult
 from ._style import COLORS, house_style
 from .forest import forest
 
@@ -115,3 +117,36 @@ def network_forest(result: NetworkResult, *, ax=None, favours=("Favours referenc
     return forest(drawn, ax=ax, favours=favours, label_header="Comparison",
                   effect_label=f"{result.measure} ({result.level * 100:g}% CI)", title=title)
 
+
+
+def net_heat_plot(heat: NetHeatResult, *, ax=None, limit: float = 8.0) -> Figure:
+    """Net heat plot (Krahn et al. 2013) of a :class:`~acu_meta.results.network.NetHeatResult`:
+    rows and columns are the design-level rows in the result's order; cell (i, j) is coloured
+    by ``-diff[i, j]`` clipped at +-*limit* (red: detaching design j lowers row i's share of
+    the inconsistency Q; blue: raises it); grey boxes on the diagonal frame each row's own
+    share; columns of designs without a loop are left blank (netmeta drops them). Draws the
+    result, never fits. Tested in ``tests/plots/test_net_heat_plot.py``."""
+    keep = ~np.all(np.isnan(heat.diff), axis=0)
+    vals = np.clip(heat.colours[np.ix_(keep, keep)], -limit, limit)
+    labels = [r for r, k in zip(heat.rows, keep, strict=True) if k]
+    n = len(labels)
+    top = float(np.nanmax(np.abs(vals))) if n and np.isfinite(vals).any() else 1.0
+    with house_style():
+        if ax is None:
+            fig = Figure(figsize=(1.6 + 0.42 * n, 1.2 + 0.42 * n))
+            ax = fig.add_subplot(111)
+        else:
+            fig = ax.figure
+        im = ax.imshow(vals, cmap="RdBu_r", vmin=-max(top, 1e-12), vmax=max(top, 1e-12),
+                       interpolation="nearest", gid="net-heat")
+        for i in range(n):
+            ax.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, ec=COLORS["subtle"],
+                                   lw=1.2, gid=f"diag-{i}"))
+        ax.set_xticks(range(n))
+        ax.set_xticklabels(labels, rotation=90, fontsize=7)
+        ax.set_yticks(range(n))
+        ax.set_yticklabels(labels, fontsize=7)
+        ax.set_xlabel("design detached")
+        ax.set_title(f"Net heat plot ({heat.model} effects)", fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.8, label="-diff (change in Q_inc)")
+    return fig

@@ -40,8 +40,10 @@ class BatchResult:
     percent: tau2-based for random-effects models, Q-based for FE, see
     :func:`acu_meta.numeric.i2_from_q`), ``Q`` and ``Q_p``
     (inverse-variance heterogeneity test), ``pi_low``, ``pi_high`` (metafor's prediction
-    interval), ``converged`` (False only for rows without a study) and ``refitted`` (rows the
-    batch engine's safety net handed to the single-fit engine).
+    interval), ``converged`` (False for rows without a study and wherever tau2 is not a finite
+    root >= 0 or the estimate or its variance is not finite;
+    ``tests/models/test_batch_extremes.py``) and ``refitted`` (rows the batch engine's safety
+    net, or its extreme-data rule, handed to the single-fit engine).
     """
 
     method: str
@@ -121,7 +123,7 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     -------
     BatchResult
         Rows with one study: tau2 = 0, estimate = yi. Rows without a study: NaN, ``converged``
-        False.
+        False; ``converged`` is also False where the result is not a finite root.
 
     Raises
     ------

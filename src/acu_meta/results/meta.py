@@ -29,6 +29,14 @@ In every profile I2 and H2 of a random-effects model are tau2-based as metafor d
 same number). Explicit arguments (``method=``, ``hksj=``, ``exact=``) override the profile;
 :attr:`MetaResult.options` is the profile as applied.
 
+``revman5`` also follows RevMan 5 (R's meta 8.3, ``settings.meta("RevMan5")``) for 2x2 counts:
+double-zero studies leave OR and RR analyses and k (``Profile.drop00_ratio``), and its
+Mantel-Haenszel estimate (method MH, and the centre of Q for DL) adds 1/2 to every cell of a
+study with a zero cell in the MH weights and variance, with the Greenland-Robins (1985) RD
+variance (:func:`acu_meta.models._mh.mantel_haenszel_revman5`). Checked against meta in
+``tests/results/test_revman_profiles_meta.py``; the divergences left (RD with zero cells,
+meta's Inverse-method Q, the RevMan Web prediction interval) are listed there.
+
 Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``study_rows``,
 ``pooled_rows``, ``description``, ``footer``).
 """
@@ -66,6 +74,7 @@ from ..models import (
     registry,
     typical_variance,
 )
+from ..models._mh import mantel_haenszel_revman5
 from ._api import check_kwargs, hksj_from_test
 from ._format import (
     fmt,
@@ -104,6 +113,10 @@ class Profile:
     i2_from_q
         I2 and H2 from Q (:func:`acu_meta.numeric.i2_from_q`, :func:`~acu_meta.numeric.h2_from_q`)
         instead of metafor's tau2-based forms.
+    drop00_ratio
+        Double-zero studies (no events, or only events, in both arms) leave OR and RR analyses
+        of 2x2 counts (escalc ``drop00=True``), as RevMan 5 and R's meta; metafor keeps them
+        with 1/2 added. Validated against meta 8.3 (``tests/results/test_revman_profiles_meta.py``).
     hksj_adhoc
         With ``hksj``: the Knapp-Hartung ad hoc modification, scale factor ``max(1, s2)``
         (:func:`acu_meta.models.fit`).
@@ -117,6 +130,7 @@ class Profile:
     prediction: bool
     q_around_mh: bool = False
     i2_from_q: bool = False
+    drop00_ratio: bool = False
     hksj_adhoc: bool = False
 
 
@@ -125,7 +139,8 @@ PROFILES: dict[str, Profile] = {
                        exact_j=True, prediction=True),
     "revman5": Profile("revman5", "RevMan 5: DL, approximate J, Q around MH for binary data, "
                        "I2 from Q, no prediction interval", "DL", hksj=False, exact_j=False,
-                       prediction=False, q_around_mh=True, i2_from_q=True),
+                       prediction=False, q_around_mh=True, i2_from_q=True,
+                       drop00_ratio=True),
     "revman_web": Profile("revman_web", "RevMan Web: REML with the Hartung-Knapp-Sidik-Jonkman "
                           "interval", "REML", hksj=True, exact_j=True, prediction=True),
 }
@@ -198,6 +213,9 @@ class MetaResult:
     notes: tuple[str, ...] = ()
     arms: pd.DataFrame | None = field(default=None, repr=False)
     options: Profile | None = None
+    #: method MH: the tests rma.mh prints (MH, MHp, CO, COp, BD, BDp, TA, TAp; NaN where
+    #: metafor gives NA), from :meth:`acu_meta.models._mh.FixedFit.tests`; else empty
+    mh_tests: dict = field(default_factory=dict)
     data: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # rows used
 
     # ------------------------------------------------------------------ derived views
@@ -367,6 +385,8 @@ class MetaResult:
             "Q_df": self.Q_df,
             "Q_p": num(self.Q_p),
             "p_value": num(self.p_value),
+            **({"mh_tests": {k: num(v) for k, v in self.mh_tests.items()}}
+               if self.mh_tests else {}),
             "excluded": [{"study": s, "reason": r} for s, r in self.excluded],
             "notes": list(self.notes),
             "studies": [
@@ -439,8 +459,9 @@ class MetaResult:
         lines.append("H^2 (total variability / sampling variability):  "
                      + (na if math.isnan(self.H2) else f"{self.H2:.2f}"))
         lines += ["", "Test for Heterogeneity:",
-                  f"Q(df = {self.Q_df}) = {fmt(self.Q, digits)}, p-val {_pv(self.Q_p, digits)}",
-                  "", "Model Results:", ""]
+                  f"Q(df = {self.Q_df}) = {fmt(self.Q, digits)}, p-val {_pv(self.Q_p, digits)}"]
+        lines += _mh_test_lines(self.mh_tests, digits)
+        lines += ["", "Model Results:", ""]
         stat = "tval" if self.test == "t" else "zval"
         head = ["estimate", "se", stat, *(["df"] if self.test == "t" else []), "pval", "ci.lb",
                 "ci.ub", ""]
@@ -475,6 +496,19 @@ class MetaResult:
         text = html.escape(self.summary())
         return (f"<div class='acu-meta-result'><pre>{text}</pre>"
                 + html_table(self.to_frame()) + "</div>")
+
+
+def _mh_test_lines(tests: dict, digits: int) -> list[str]:
+    """rma.mh's extra lines: the CMH test and Breslow-Day / Tarone (where defined)."""
+    out = []
+    if tests and not math.isnan(tests.get("MH", math.nan)):
+        out += ["", f"Cochran-Mantel-Haenszel Test: CMH = {fmt(tests['MH'], digits)}, df = 1, "
+                    f"p-val {_pv(tests['MHp'], digits)}"]
+    if tests and not math.isnan(tests.get("TAp", math.nan)):
+        out += [f"Breslow-Day Test: X^2 = {fmt(tests['BD'], digits)}, p-val "
+                f"{_pv(tests['BDp'], digits)}; with Tarone's correction: X^2 = "
+                f"{fmt(tests['TA'], digits)}, p-val {_pv(tests['TAp'], digits)}"]
+    return out
 
 
 def _pv(p: float, digits: int) -> str:
@@ -603,7 +637,7 @@ def _q_around_mh(st: _Studies, measure: str) -> tuple[float, float]:
     """RevMan 5: Q around the Mantel-Haenszel estimate (IV weights) and the DL tau2 from it
     (k > 1; with one study tau2 is 0 as in every profile)."""
     a = st.arms
-    mh = mantel_haenszel(measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
+    mh = mantel_haenszel_revman5(measure, a.ai, a.n1i - a.ai, a.ci, a.n2i - a.ci)
     k = len(st.y)
     w = 1 / st.v
     c = float(np.max(w))  # weights scaled by their maximum: no overflow in the sums
@@ -764,7 +798,11 @@ def pool(
     check_kwargs("pool", data, _DATA_ARGS)
     hksj = hksj_from_test(test, hksj)
     prof, level = _setup(method, hksj, profile, exact, level, hksj_adhoc)
-    es = _effect_sizes(es, measure, prof.exact_j, study, dict(data))
+    data = dict(data)
+    if (prof.drop00_ratio and es is None and "ai" in data
+            and str(measure or "OR").upper() in ("OR", "RR")):
+        data.setdefault("drop00", True)
+    es = _effect_sizes(es, measure, prof.exact_j, study, data)
     if prof.tau2_method in ("MH", "PETO"):
         return _pool_fixed_binary(es, prof, level)
     st = _usable_studies(es)
@@ -783,22 +821,32 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
     if method == "MH":
         if es.measure not in ("OR", "RR", "RD"):
             raise InputError("Mantel-Haenszel pooling is for OR, RR and RD")
-        r = mantel_haenszel(es.measure, ai, n1i - ai, ci, n2i - ci)
+        mh = mantel_haenszel_revman5 if prof.q_around_mh else mantel_haenszel
+        r = mh(es.measure, ai, n1i - ai, ci, n2i - ci)
     else:
+        if es.measure in ("RR", "RD"):
+            raise InputError(f"method PETO pools log odds ratios; it cannot report measure "
+                             f"{es.measure} (use --measure OR or PETO, or --method MH)")
         r = peto(ai, n1i - ai, ci, n2i - ci)
     crit = numeric.z_crit(level)
     z = r.beta / r.se
     double0 = ((ai == 0) & (ci == 0)) | ((ai == n1i) & (ci == n2i))
+    drop_k = prof.drop00_ratio and es.measure in ("OR", "RR", "PETO")
+    k = r.k - int(double0.sum()) if drop_k else r.k
     notes, excluded = [], []
     for i in np.flatnonzero(double0):
         excluded.append((es.study[i], "double-zero study: no contribution to the pooled estimate "
-                                      "(still counted in k); left out of Q"))
+                                      f"({'not ' if drop_k else 'still '}counted in k); left "
+                                      "out of Q"))
     if excluded:
         warnings.warn("; ".join(f"{s}: {r_}" for s, r_ in excluded), stacklevel=3)
-        notes.append(f"k = {r.k} counts {len(excluded)} double-zero study(ies), as metafor")
+        if not drop_k:
+            notes.append(f"k = {r.k} counts {len(excluded)} double-zero study(ies), as metafor")
+        else:
+            notes.append(f"k = {k} leaves out {len(excluded)} double-zero study(ies), as RevMan 5")
     return MetaResult(
         measure=es.measure, method=method, model="fixed", profile=prof.name, hksj=False,
-        level=level, k=r.k, estimate=r.beta, se=r.se, statistic=z, test="z", df=math.inf,
+        level=level, k=k, estimate=r.beta, se=r.se, statistic=z, test="z", df=math.inf,
         p_value=numeric.p_two_sided(z), ci_low=r.beta - crit * r.se,
         ci_high=r.beta + crit * r.se, pi_low=r.beta - crit * r.se, pi_high=r.beta + crit * r.se,
         pi_method="fixed effect (equals the CI)", tau2=0.0, se_tau2=math.nan,
@@ -807,5 +855,6 @@ def _pool_fixed_binary(es: EffectSizes, prof: Profile, level: float) -> MetaResu
         studies=es.study, yi=r.yi, vi=r.vi, weights=r.weights, excluded=tuple(excluded),
         notes=tuple(notes), arms=es.arms,
         options=dataclasses.replace(prof, hksj=False, q_around_mh=False, i2_from_q=False),
+        mh_tests=r.tests() if method == "MH" else {},
         data=es.data,
     )

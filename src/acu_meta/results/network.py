@@ -162,9 +162,11 @@ class NetworkResult:
         2010; computed by :func:`acu_meta.models.network.netsplit`): direct = pooled
         within-trial contrasts (tau2 of the network model); indirect =
         ``(d_net/v_net - d_dir/v_dir) / (1/v_net - 1/v_dir)``; inconsistency z-test of
-        direct minus indirect. A pair has indirect evidence only when the studies that do not
-        compare it directly still connect its two treatments; otherwise (e.g. every study has
-        the same design) the indirect columns are NaN."""
+        direct minus indirect. As netmeta's back-calculation, a pair has an indirect estimate
+        when a path joins its treatments without its own comparison (the other contrasts of a
+        multi-arm trial count) and its direct share is below 1 - 0.0005; otherwise the
+        indirect columns are NaN. Validated against netmeta 3.3
+        (``tests/results/test_netsplit_netmeta.py``)."""
         crit = z_crit(self.level)
         rows = []
         for s in engine.netsplit(self.contrasts, self.treatments, self.estimate, self.cov,
@@ -321,3 +323,132 @@ def _fit(c: Contrasts, order: list[str], method: str, level: float, larger_is_be
         Q_between_df=f.Q_between_df, Q_between_p=chi2_p(f.Q_between, f.Q_between_df),
         level=level, contrasts=c, n_studies=len(set(c.study)), larger_is_better=larger_is_better,
     )
+
+
+# ------------------------------------------------------------------ net heat and rankogram
+# (issue #15: additive, separate from NetworkResult's methods)
+
+
+@dataclass(frozen=True)
+class NetHeatResult:
+    """The net heat plot's numbers (Krahn et al. 2013) for one network, from
+    :func:`acu_meta.models.network.net_heat`: per design-level row its share of the
+    inconsistency Q (``q_inc``), the change of every share when one design is detached
+    (``diff``, NaN columns for designs without a loop) and the hat matrix ``H``."""
+
+    model: str  # "common" or "random"
+    tau2: float  # 0, or the within-design tau2 (random)
+    rows: tuple[str, ...]  # "design | treat1 vs treat2"
+    q_inc: np.ndarray
+    diff: np.ndarray
+    comparisons: tuple[str, ...]  # "treat1 vs treat2" rows of H
+    H: np.ndarray
+
+    @property
+    def colours(self) -> np.ndarray:
+        """The matrix a net heat plot colours: ``-diff`` (red: detaching the column's design
+        lowers the row's inconsistency)."""
+        return -self.diff
+
+    def to_frame(self) -> pd.DataFrame:
+        """``diff`` with row and column labels, plus the row's ``q_inc``."""
+        out = pd.DataFrame(self.diff, index=list(self.rows), columns=list(self.rows))
+        out.insert(0, "q_inc", self.q_inc)
+        return out
+
+    def conf_int(self) -> pd.DataFrame:
+        """No intervals: the net heat values decompose Q and carry no sampling interval; an
+        empty frame with the rows as index, for the result interface."""
+        return pd.DataFrame(index=list(self.rows))
+
+    def summary(self, digits: int = 3) -> str:
+        lines = [f"Net heat ({self.model} effects, tau2 = {fmt(self.tau2, 4)}): shares of the "
+                 f"inconsistency Q = {fmt(float(np.sum(self.q_inc)), digits)}"]
+        lines.append(table(["row", "Q_inc"], [[r, fmt(float(q), digits)] for r, q in
+                                              zip(self.rows, self.q_inc, strict=True)]))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return "<p><b>Net heat</b></p>" + html_table(self.to_frame().reset_index())
+
+
+def net_heat(result: NetworkResult, random: bool | None = None) -> NetHeatResult:
+    """The net heat plot's numbers for a fitted network (default: random effects unless the
+    network was fitted FE), as netmeta's ``netheat``; a network with fewer than 3 designs
+    raises :class:`~acu_meta.models.network.NetworkError`. Validated against netmeta 3.3
+    (``tests/results/test_netheat_rankogram.py``)."""
+    random = result.method != "FE" if random is None else bool(random)
+    h = engine.net_heat(result.contrasts, list(result.treatments), random=random)
+    return NetHeatResult("random" if random else "common", h.tau2,
+                         tuple(f"{d} | {a} vs {b}" for d, a, b in h.rows), h.q_inc, h.diff,
+                         tuple(f"{a} vs {b}" for a, b in h.comparisons), h.H)
+
+
+@dataclass(frozen=True)
+class RankogramResult:
+    """Rank probabilities of every treatment (rank 1 = best), by simulation
+    (:func:`acu_meta.models.network.rank_probabilities`), with SUCRA and the P-scores."""
+
+    treatments: tuple[str, ...]
+    probabilities: np.ndarray  # [treatment, rank - 1]
+    n_sim: int
+    seed: int
+    larger_is_better: bool
+    p_scores: dict = field(default_factory=dict)
+
+    @property
+    def sucra(self) -> dict[str, float]:
+        return dict(zip(self.treatments, engine.sucra(self.probabilities).tolist(),
+                        strict=True))
+
+    @property
+    def mc_se(self) -> np.ndarray:
+        """Monte-Carlo standard error of each probability."""
+        P = self.probabilities
+        return np.sqrt(P * (1 - P) / self.n_sim)
+
+    def to_frame(self) -> pd.DataFrame:
+        T = len(self.treatments)
+        out = pd.DataFrame(self.probabilities, index=list(self.treatments),
+                           columns=[f"rank_{r}" for r in range(1, T + 1)])
+        out["sucra"] = list(self.sucra.values())
+        out["p_score"] = [self.p_scores.get(t, np.nan) for t in self.treatments]
+        return out
+
+    def conf_int(self, level: float = 95) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Monte-Carlo intervals of the rank probabilities (normal approximation)."""
+        level = level / 100 if level > 1 else level
+        h = z_crit(level) * self.mc_se
+        cols = [f"rank_{r}" for r in range(1, len(self.treatments) + 1)]
+        mk = lambda a: pd.DataFrame(a, index=list(self.treatments), columns=cols)  # noqa: E731
+        return mk(np.clip(self.probabilities - h, 0, 1)), mk(np.clip(self.probabilities + h,
+                                                                       0, 1))
+
+    def summary(self, digits: int = 3) -> str:
+        T = len(self.treatments)
+        head = [f"Rankogram ({self.n_sim} draws, seed {self.seed}; rank 1 = "
+                f"{'largest' if self.larger_is_better else 'smallest'} effect)"]
+        rows_ = [[t, *[fmt(float(p), digits) for p in self.probabilities[i]],
+                  fmt(self.sucra[t], digits)] for i, t in enumerate(self.treatments)]
+        return "\n".join([*head, table(["treatment", *[str(r) for r in range(1, T + 1)],
+                                        "SUCRA"], rows_)])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return "<p><b>Rankogram</b></p>" + html_table(self.to_frame().reset_index())
+
+
+def rankogram(result: NetworkResult, *, n_sim: int = 100_000, seed: int = 1) -> RankogramResult:
+    """Rank probabilities (netmeta's ``rankogram``) of a fitted network, in the direction of
+    its ``larger_is_better``, by *n_sim* seeded draws; SUCRA equals the P-score in
+    expectation (``tests/results/test_netheat_rankogram.py``)."""
+    P = engine.rank_probabilities(result.estimate, result.cov,
+                                  larger_is_better=result.larger_is_better, n_sim=n_sim,
+                                  seed=seed)
+    return RankogramResult(result.treatments, P, int(n_sim), int(seed),
+                           result.larger_is_better, result.p_scores())
