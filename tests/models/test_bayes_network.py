@@ -90,9 +90,17 @@ def test_marginal_likelihood_against_integration_over_the_basic_parameters():
         S = V + tau**2 * R
         mvn = stats.multivariate_normal(np.zeros(len(y)), S)
         d_hat, _, ll = _gls_batch(np.array([tau]), y, V, R, X)
-        c0 = mvn.logpdf(y - X @ d_hat[0])
-        def f(b, a, mvn=mvn, c0=c0):
-            return math.exp(mvn.logpdf(y - X @ np.array([a, b])) - c0)
+        r0 = y - X @ d_hat[0]
+        c0 = mvn.logpdf(r0)
+        # the MVN log density relative to its value at r0 is -(r' S^-1 r - r0' S^-1 r0) / 2:
+        # a quadratic form per call instead of scipy's multivariate_normal.logpdf (whose
+        # per-call overhead dominated the 2-d quadrature)
+        Si = np.linalg.inv(S)
+        q0 = float(r0 @ Si @ r0)
+
+        def f(b, a, Si=Si, q0=q0):
+            r = y - X @ np.array([a, b])
+            return math.exp(-0.5 * (float(r @ Si @ r) - q0))
 
         val = integrate.dblquad(f, -3, 4, -3, 4, epsabs=0, epsrel=1e-10)[0]
         assert ll[0] == pytest.approx(math.log(val) + c0, abs=1e-8)

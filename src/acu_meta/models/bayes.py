@@ -37,7 +37,9 @@ et al. (2014) example printed in Röver 2020, Sec. 3.3, p. 21-22 and 25, and by 
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,18 +104,96 @@ def _cond_theta(tau, y, s2, mu_prior, i=None):
 # ---------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
+_SUMMARY_FIELDS = ("mode", "median", "mean", "sd", "central", "shortest")
+
+
+def _lazy_field(name: str):
+    def get(self):
+        return self._make[name]()
+    get.__name__ = name
+    get.__doc__ = f"The posterior {name} (computed on first access)."
+    return functools.cached_property(get)
+
+
 class PosteriorSummary:
     """Mode, median, mean, sd and 95% central / shortest intervals of one marginal posterior
-    (bayesmeta's ``$summary`` column). ``mean``/``sd`` are ``inf`` where they do not exist."""
+    (bayesmeta's ``$summary`` column). ``mean``/``sd`` are ``inf`` where they do not exist.
 
-    mode: float
-    median: float
-    mean: float
-    sd: float
-    central: tuple[float, float]
-    shortest: tuple[float, float]
-    level: float = 0.95
+    Immutable. Each value is computed on first access and then kept
+    (``functools.cached_property``): a mode or a shortest interval costs many quantiles, and
+    most callers want two or three of the six. A value is the same number whether it is
+    read first, last or never before (every one is a pure function of the fitted rule).
+
+    Parameters
+    ----------
+    mode, median, mean, sd, central, shortest
+        Values, or zero-argument callables that compute them (lazy).
+    level : float
+    """
+
+    def __init__(self, mode, median, mean, sd, central, shortest, level: float = 0.95):
+        make = {}
+        for name, v in zip(_SUMMARY_FIELDS, (mode, median, mean, sd, central, shortest),
+                           strict=True):
+            if callable(v):
+                make[name] = v
+            else:
+                self.__dict__[name] = v
+        self.__dict__["_make"] = make
+        self.__dict__["level"] = level
+
+    mode = _lazy_field("mode")
+    median = _lazy_field("median")
+    mean = _lazy_field("mean")
+    sd = _lazy_field("sd")
+    central = _lazy_field("central")
+    shortest = _lazy_field("shortest")
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"PosteriorSummary is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name):
+        raise AttributeError("PosteriorSummary is immutable")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, n) for n in _SUMMARY_FIELDS) + (self.level,)
+
+    def __eq__(self, other):
+        if not isinstance(other, PosteriorSummary):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{n}={getattr(self, n)!r}" for n in _SUMMARY_FIELDS)
+        return f"PosteriorSummary({vals}, level={self.level!r})"
+
+
+class _LazyMapping(Mapping):
+    """A read-only mapping computed on first access (``make()`` returns the dict)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._data = None
+
+    def _get(self) -> dict:
+        if self._data is None:
+            self._data = self._make()
+            self._make = None
+        return self._data
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
 
 
 @dataclass(frozen=True)
@@ -128,9 +208,10 @@ class BayesMeta:
     tau_prior, mu_prior
         The priors.
     tau, mu, theta_new : PosteriorSummary
-        Marginal posterior summaries (95%).
-    theta : dict of ndarray
-        Shrinkage estimates per study: ``median, mean, sd, central_low, central_high``.
+        Marginal posterior summaries (95%); each value is computed on first access.
+    theta : mapping of ndarray
+        Shrinkage estimates per study: ``median, mean, sd, central_low, central_high``
+        (computed on first access).
     marginal_likelihood, bayes_factor_tau0, bayes_factor_mu0 : float or None
         ``None`` unless both priors are proper.
     ml, map : dict
@@ -138,7 +219,7 @@ class BayesMeta:
         bayesmeta's ``$ML`` / ``$MAP`` rows: joint ML maximizes p(y | mu, tau); marginal ML
         maximizes p(y | tau) (mu integrated over its prior) and p(y | mu) (tau over its
         prior); joint MAP maximizes the joint posterior; marginal MAP are the marginal
-        posterior modes.
+        posterior modes. Both computed on first access.
     quad_error : float
         The stated relative error bound of the tau quadrature.
     n_nodes : int
@@ -275,8 +356,9 @@ class BayesMeta:
 
 def _summary_mixture(mix: NormalMixture, level: float = 0.95, sd_finite: bool = True
                      ) -> PosteriorSummary:
-    return PosteriorSummary(mix.mode(), mix.ppf(0.5), mix.mean, mix.sd if sd_finite else math.inf,
-                            mix.central(level), mix.shortest(level), level)
+    return PosteriorSummary(mix.mode, lambda: mix.ppf(0.5), lambda: mix.mean,
+                            (lambda: mix.sd) if sd_finite else math.inf,
+                            lambda: mix.central(level), lambda: mix.shortest(level), level)
 
 
 def _tau_var_finite(rule: TauRule, upper: float) -> bool:
@@ -341,9 +423,10 @@ def _tau_summary(rule: TauRule, upper: float, level: float = 0.95) -> PosteriorS
     sd = (math.sqrt(max(0.0, rule.expect(lambda t: t * t) - mean * mean)) if var_ok
           else math.inf)
     a = (1 - level) / 2
-    return PosteriorSummary(_tau_mode(rule, upper), rule.quantile(0.5), mean, sd,
-                            (rule.quantile(a), rule.quantile(1 - a)),
-                            shortest_interval(rule.quantile, rule.density, level, 0.0), level)
+    return PosteriorSummary(lambda: _tau_mode(rule, upper), lambda: rule.quantile(0.5), mean, sd,
+                            lambda: (rule.quantile(a), rule.quantile(1 - a)),
+                            lambda: shortest_interval(rule.quantile, rule.density, level, 0.0),
+                            level)
 
 
 def _profile_max(fun, scale, upper=math.inf):
@@ -468,9 +551,29 @@ def bayes_meta(y, sigma, tau_prior: TauPrior | str = "uniform",
     mu_s = _summary_mixture(mu_mix, level, var_ok or mu_prior.proper)
     pred_s = _summary_mixture(fit0.mixture("theta_new"), level, var_ok)
     tau_s = _tau_summary(rule, tau_prior.upper, level)
-    # shrinkage estimates
+    th = _LazyMapping(lambda: _theta_summaries(fit0, level))
+    # marginal likelihood and Bayes factors
+    ml = bf_tau = bf_mu = None
+    if tau_prior.proper and mu_prior.proper:
+        ml = math.exp(rule.log_norm)
+        bf_tau = math.exp(float(_log_marglik(np.array(0.0), y, s2, mu_prior)) - rule.log_norm)
+        bf_mu = float(mu_mix.pdf(0.0)) / float(mu_prior.pdf(0.0))
+
+    @functools.cache
+    def estimates():
+        return _all_estimates(y, s2, tau_prior, mu_prior, sigma, rule, mu_mix, mu_s, tau_s,
+                              scale)
+
+    est_ml = _LazyMapping(lambda: estimates()[0])
+    est_map = _LazyMapping(lambda: estimates()[1])
+    return BayesMeta(y, sigma, labels, tau_prior, mu_prior, tau_s, mu_s, pred_s, th, ml,
+                     bf_tau, bf_mu, est_ml, est_map, rule.error, len(rule.tau), rule)
+
+
+def _theta_summaries(fit0: BayesMeta, level: float) -> dict:
+    """Shrinkage estimates: each study's theta_i median, mean, sd and central interval."""
     th = {"median": [], "mean": [], "sd": [], "central_low": [], "central_high": []}
-    for i in range(k):
+    for i in range(fit0.k):
         mix = fit0.mixture("theta", i)
         lo, hi = mix.central(level)
         th["median"].append(mix.ppf(0.5))
@@ -478,14 +581,12 @@ def bayes_meta(y, sigma, tau_prior: TauPrior | str = "uniform",
         th["sd"].append(mix.sd)
         th["central_low"].append(lo)
         th["central_high"].append(hi)
-    th = {key: np.array(v) for key, v in th.items()}
-    # marginal likelihood and Bayes factors
-    ml = bf_tau = bf_mu = None
-    if tau_prior.proper and mu_prior.proper:
-        ml = math.exp(rule.log_norm)
-        bf_tau = math.exp(float(_log_marglik(np.array(0.0), y, s2, mu_prior)) - rule.log_norm)
-        bf_mu = float(mu_mix.pdf(0.0)) / float(mu_prior.pdf(0.0))
-    est_ml, est_map = _estimates(y, s2, tau_prior, mu_prior, sigma, rule, mu_s.mode, scale)
+    return {key: np.array(v) for key, v in th.items()}
+
+
+def _all_estimates(y, s2, tau_prior, mu_prior, sigma, rule, mu_mix, mu_s, tau_s, scale):
+    """bayesmeta's ``$ML`` and ``$MAP`` rows (see :class:`BayesMeta`)."""
+    est_ml, est_map = _estimates(y, s2, tau_prior, mu_prior, sigma, rule, None, scale)
     # marginal ML of mu: argmax p(y | mu) = argmax p(mu | y) / p(mu) (tau integrated over its
     # prior); for a flat mu prior that is the posterior mode
     if mu_prior.proper:
@@ -502,5 +603,4 @@ def bayes_meta(y, sigma, tau_prior: TauPrior | str = "uniform",
         mu_ml = mu_s.mode
     est_ml["marginal"] = (est_ml["marginal"][0], mu_ml)
     est_map["marginal"] = (tau_s.mode, mu_s.mode)
-    return BayesMeta(y, sigma, labels, tau_prior, mu_prior, tau_s, mu_s, pred_s, th, ml,
-                     bf_tau, bf_mu, est_ml, est_map, rule.error, len(rule.tau), rule)
+    return est_ml, est_map
