@@ -494,3 +494,98 @@ def test_regression_examples(folder, content, argv, expect):
     case = Case(content.encode(), argv, rows, expect)
     status, out, err = run(case, folder, "regression.csv")
     check(case, status, out, err, folder / "regression.csv")
+
+
+# ----------------------------------------------------------------------------- data folders
+# ``list-datasets`` and ``check-data`` read a folder of transcribed tables (``--data``): a copy
+# of the repository's data/ with one table (or the data dictionary) corrupted must give exit 0
+# or exit 2 and one line naming the file at fault.
+
+DATA = Path(cli.__file__).resolve().parents[2] / "data"
+DATA_EXAMPLES = CAMPAIGN // 20 or 4  # a check-data run reads every table (0.2-1 s)
+DATA_VALUES = [*BAD_NUMBERS, *EXTREMES, "", "NA", "x" * 5000, "\u8a66\u9a13", '"', "\r", "\n"]
+DATA_CORRUPTIONS = ["cell", "cell", "cell", "extra_cell", "short_row", "drop_column",
+                    "duplicate_header", "bytes", "bom", "cr", "empty", "delete", "dictionary"]
+
+
+@st.composite
+def data_folders(draw) -> tuple[str, str, object]:
+    """(table file name, corruption, how): the folder is written by :func:`_corrupt`."""
+    tables = sorted(p.name for p in DATA.glob("*.csv"))
+    name = draw(st.sampled_from(tables))
+    kind = draw(st.sampled_from(DATA_CORRUPTIONS))
+    rows = list(csv.reader(io.StringIO((DATA / name).read_text(encoding="utf-8"))))
+    r = draw(st.integers(0, len(rows) - 1))
+    c = draw(st.integers(0, len(rows[0]) - 1))
+    how = (r, c, draw(st.sampled_from(DATA_VALUES)), draw(st.integers(0, 10_000)))
+    return name, kind, how
+
+
+def _corrupt(folder: Path, name: str, kind: str, how) -> None:
+    import shutil
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(DATA, folder)
+    path = folder / name
+    r, c, value, at = how
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    if kind == "cell" and c < len(rows[r]):
+        rows[r][c] = value
+    elif kind == "extra_cell":
+        rows[r].append(value)
+    elif kind == "short_row":
+        rows[r].pop()
+    elif kind in ("drop_column", "duplicate_header"):
+        for row in rows:
+            if c < len(row):
+                row.insert(c, row[c]) if kind == "duplicate_header" else row.pop(c)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r" if kind == "cr" else "\n").writerows(rows)
+    content = buf.getvalue().encode("utf-8")
+    if kind == "bytes":
+        at %= len(content) + 1
+        content = content[:at] + value.encode("utf-8") + b"\xff\x00" + content[at:]
+    elif kind == "bom":
+        content = b"\xef\xbb\xbf" + content
+    elif kind == "empty":
+        content = b""
+    path.write_bytes(content)
+    if kind == "delete":
+        path.unlink()
+    elif kind == "dictionary":
+        meta = folder / "datapackage.json"
+        text = meta.read_bytes()
+        meta.write_bytes(text[: at % (len(text) + 1)])
+
+
+@settings(SETTINGS, max_examples=DATA_EXAMPLES)
+@given(spec=data_folders(), command=st.sampled_from(["list-datasets", "check-data"]))
+def test_data_folders_end_cleanly(tmp_path_factory, spec, command):
+    folder = tmp_path_factory.getbasetemp() / "fuzz-data"
+    _corrupt(folder, *spec)
+    out, err = io.StringIO(), io.StringIO()
+    failure = None
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.main([command, "--data", str(folder)])
+        err_text = err.getvalue()
+        event(f"{command}, {spec[1]}: exit {status}")
+        assert status in (0, 2), f"exit {status}: {err_text}"
+        assert "Traceback" not in err_text and ".py" not in err_text, err_text
+        if status == 2:
+            lines = err_text.splitlines()
+            assert out.getvalue() == "" and len(lines) == 1, err_text
+            assert lines[0].startswith(f"acu-meta: error: {folder}"), lines[0]
+        else:
+            assert all(x.startswith("acu-meta: warning: ") for x in err_text.splitlines())
+            assert out.getvalue().strip(), "exit 0 without output"
+    except Exception as exc:  # noqa: BLE001 - logged in a campaign, raised otherwise
+        if not LOG:
+            raise
+        failure, status = f"{type(exc).__name__}: {exc}"[:2000], -1
+    if LOG:
+        with open(LOG, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"command": command, "kind": spec[1], "exit": status,
+                                 "failure": failure, "argv": [command, *map(str, spec)]})
+                     + "\n")
