@@ -68,7 +68,8 @@ POOL_EXTRAS = ["--hksj", "--bias", "--leave-one-out", "--profile revman5",
 # small, a few seconds); e.g. ``ACU_META_FUZZ=3000 nice pytest tests/cli/test_fuzz.py``
 CAMPAIGN = int(os.environ.get("ACU_META_FUZZ", "0") or 0)
 LOG = os.environ.get("ACU_META_FUZZ_LOG")
-SETTINGS = settings(max_examples=CAMPAIGN or 80, deadline=timedelta(seconds=20),
+SETTINGS = settings(max_examples=CAMPAIGN or 80,
+                    deadline=None if CAMPAIGN else timedelta(seconds=20),
                     derandomize=not CAMPAIGN, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 NETWORK_EXAMPLES = CAMPAIGN // 2 or 40
