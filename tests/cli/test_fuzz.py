@@ -28,6 +28,7 @@ import io
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -398,6 +399,7 @@ def _run_and_check(case: Case, folder: Path) -> None:
     """Run *case* and check it; in a campaign with ``ACU_META_FUZZ_LOG=FILE``, append one JSON
     line per run (command, exit, the failure if any) to FILE and go on instead of failing, so
     that one campaign finds every distinct failure ."""
+    start = time.perf_counter()
     try:
         status, out, err = run(case, folder)
         event(f"{case.argv[0]}, {case.kind}: exit {status}")
@@ -411,6 +413,7 @@ def _run_and_check(case: Case, folder: Path) -> None:
     if LOG:
         with open(LOG, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"command": case.argv[0], "kind": case.kind, "exit": status,
+                                 "seconds": round(time.perf_counter() - start, 3),
                                  "failure": failure, "argv": case.argv,
                                  "content": case.content.decode("latin-1")
                                  if failure else None}) + "\n")
