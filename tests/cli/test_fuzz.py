@@ -14,8 +14,22 @@ estimate; the CI contains the estimate; warnings only as ``acu-meta: warning:`` 
 exit 2, nothing on stdout, and ONE line on stderr that names the file, and for a corrupted cell
 its physical line and column. Exit 1 (a bug), a traceback or any exception fails the test.
 
+Commands: ``pool`` (text, ``--json``, ``--hksj``, ``--bias``, ``--leave-one-out``,
+``--profile``, ``--level``), ``forest`` (``--sort``) and ``funnel`` to a file, ``bayes`` (tau
+and mu priors, shortest intervals; its own test, 1-5 s a run), ``network`` (text or
+``--json``, ``--reference`` present or absent, ``--plot``), and ``list-datasets`` /
+``check-data`` on a copy of data/ with one table or the data dictionary corrupted. Files also
+come in Latin-1 or UTF-16, with tabs, duplicated headers, zero variances, CJK, Arabic and
+emoji labels and labels of 300 and 5,000 characters.
+
 Bounded: a fixed number of examples, a per-example deadline, ``derandomize=True`` (the same
-examples on every run, so CI is reproducible). Binary arms may have no events or only events
+examples on every run, so CI is reproducible; a few seconds in all). A campaign:
+``ACU_META_FUZZ=N`` runs N unseeded examples of the study-file test (N/2 network, N/20 bayes
+and data folders) without deadline; ``ACU_META_FUZZ_LOG=FILE`` appends one JSON line per run
+(command, corruption, exit, seconds, the failure and the input if any) and goes on after a
+failure, so one campaign finds every distinct failure, e.g.
+``ACU_META_FUZZ=5000 ACU_META_FUZZ_LOG=/tmp/fuzz.jsonl nice pytest tests/cli/test_fuzz.py``.
+Binary arms may have no events or only events
 (MH and Peto included) and means may be near 0 (ROM): the corners the campaign found in the
 models and plots are kept as ``REGRESSIONS`` below.
 """
