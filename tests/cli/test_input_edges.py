@@ -252,3 +252,61 @@ def test_q_does_not_overflow_for_a_tiny_variance(tmp_path, capsys):
     status, out, _ = _run(capsys, "pool", path, "--method", "FE", "--json")
     assert status == 0
     assert _strict(out)["Q"] == pytest.approx(exact, rel=1e-9)
+
+
+# ------------------------------------------------------------- found by the fuzz campaign
+# ``ACU_META_FUZZ=5000 ACU_META_FUZZ_LOG=FILE pytest tests/cli/test_fuzz.py``
+
+BIN = "study,treat_events,treat_n,control_events,control_n\n"
+
+
+def test_funnel_draws_around_a_double_zero_study_under_mh(tmp_path, capsys):
+    """A double-zero study has no RD under MH (yi, vi NaN, still counted in k): the funnel
+    plot drew it, and matplotlib refused NaN axis limits (exit 1). Now it is left out of the
+    drawing, with the pool's warning; with no drawable study at all the refusal is one line."""
+    path = _csv(tmp_path, BIN + "S0,3,41,67,220\nS1,23,48,27,130\nS2,0,175,0,99\n")
+    out = tmp_path / "f.png"
+    status, stdout, err = _run(capsys, "funnel", path, "-o", out, "--measure", "RD", "--method",
+                               "MH")
+    assert status == 0, err
+    assert out.read_bytes().startswith(b"\x89PNG") and stdout.strip() == f"written {out}"
+    assert err.splitlines() == ["acu-meta: warning: S2: double-zero study: no contribution to "
+                                "the pooled estimate (still counted in k); left out of Q"]
+    # the same file without the double-zero row draws the same two studies
+    status, _, err = _run(capsys, "funnel", _csv(tmp_path, BIN + "S0,3,41,67,220\n"
+                                                 "S1,23,48,27,130\n", "two.csv"),
+                          "-o", tmp_path / "g.png", "--measure", "RD", "--method", "MH")
+    assert status == 0 and err == ""
+    path = _csv(tmp_path, BIN + "A,0,10,0,12\nB,0,10,0,12\n", "dz.csv")
+    assert str(path) in _refused(capsys, "funnel", path, "-o", out, "--measure", "RD",
+                                 "--method", "MH")
+
+
+def test_knapp_hartung_scale_beyond_the_doubles_is_refused(tmp_path, capsys):
+    """yi = 1e154 (its square is still a double) next to yi near 0: the FE fit is finite, but
+    the Knapp-Hartung scale sum w (y - b)^2 / (k - 1) is not; it gave exit 0 with se, CI null
+    and p = 1. Now one line, as the tau2 estimators already say for the same data."""
+    path = _csv(tmp_path, "study,yi,vi\nS0,1e154,0.11927\nS1,1e-05,1\nS2,7.4e-37,0.141\n")
+    line = _refused(capsys, "pool", path, "--method", "FE", "--hksj")
+    assert line.startswith(f"acu-meta: error: {path}: the Knapp-Hartung scale (HKSJ) is above")
+    status, out, _ = _run(capsys, "pool", path, "--method", "FE", "--json")  # Wald: finite
+    res = _strict(out)
+    assert status == 0 and res["ci_low"] <= res["estimate"] <= res["ci_high"]
+    assert "tau2" in _refused(capsys, "pool", path, "--method", "DL", "--hksj")
+
+
+def test_bayes_factor_of_a_mu_prior_without_density_at_zero(tmp_path, capsys):
+    """mu prior normal(1, 0.01): its density at 0 underflows to 0, and the Bayes factor for
+    mu = 0 divided by it (ZeroDivisionError, exit 1). Now it is NaN (null in JSON), as 0/0 in
+    R; the marginal likelihood and the other Bayes factor stay, and a wider prior gives a
+    finite Bayes factor (Savage-Dickey: posterior over prior density at 0)."""
+    path = _csv(tmp_path, "study,yi,sei\nS0,0,0.3324\nS1,2.427,0.5094\nS2,-1.277,0.0991\n")
+    argv = ["bayes", path, "--tau-prior", "half-normal:0.5", "--json"]
+    status, out, err = _run(capsys, *argv, "--mu-prior", "normal:1,0.01")
+    assert status == 0, err
+    res = _strict(out)
+    assert res["bayes_factor_mu0"] is None
+    assert 0 < res["marginal_likelihood"] < math.inf and res["bayes_factor_tau0"] > 0
+    status, out, err = _run(capsys, *argv, "--mu-prior", "normal:0,4")
+    assert status == 0, err
+    assert 0 < _strict(out)["bayes_factor_mu0"] < math.inf

@@ -181,6 +181,9 @@ def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | No
         df = float(k - p)
         if k - p > 0:
             s2 = f.rss / (k - p)
+            if not math.isfinite(s2):  # issue #17's fuzz test: FE, --hksj, yi of 1e154
+                raise ModelError("the Knapp-Hartung scale (HKSJ) is above the largest double "
+                                 "(1.8e308): the effects differ by more than about 1e154")
             vb = (f.rss / f.scale / (k - p)) * f.Ainv_s  # s2 (X'WX)^-1 with W / max(W)
             if hksj_adhoc and s2 < 1:
                 s2, vb = 1.0, f.Ainv

@@ -475,6 +475,11 @@ def _estimates(y, s2, tau_prior, mu_prior, sigma, rule, mu_mode, scale):
     return out_ml, out_map
 
 
+def _exp(x: float) -> float:
+    """exp(x), inf beyond the largest double instead of OverflowError."""
+    return math.exp(x) if x < 709.78 else math.inf
+
+
 def bayes_meta(y, sigma, tau_prior: TauPrior | str = "uniform",
                mu_prior: MuPrior | str | None = None, labels=None, *,
                tol: float = DEFAULT_TOL, level: float = 0.95) -> BayesMeta:
@@ -555,9 +560,12 @@ def bayes_meta(y, sigma, tau_prior: TauPrior | str = "uniform",
     # marginal likelihood and Bayes factors
     ml = bf_tau = bf_mu = None
     if tau_prior.proper and mu_prior.proper:
-        ml = math.exp(rule.log_norm)
-        bf_tau = math.exp(float(_log_marglik(np.array(0.0), y, s2, mu_prior)) - rule.log_norm)
-        bf_mu = float(mu_mix.pdf(0.0)) / float(mu_prior.pdf(0.0))
+        # beyond the doubles: inf (null in JSON); a mu prior with no density at 0 (its pdf
+        # underflows, e.g. normal:1,0.01): the Bayes factor 0/0 is NaN (issue #17's fuzz test)
+        ml = _exp(rule.log_norm)
+        bf_tau = _exp(float(_log_marglik(np.array(0.0), y, s2, mu_prior)) - rule.log_norm)
+        prior0 = float(mu_prior.pdf(0.0))
+        bf_mu = float(mu_mix.pdf(0.0)) / prior0 if prior0 > 0 else math.nan
 
     @functools.cache
     def estimates():

@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from .. import numeric
+from ..errors import InputError
 from ..results import MetaResult, PooledResult
 from ..results._shape import is_ratio
 from ..results.sensitivity import BaujatResult
@@ -101,13 +102,18 @@ def funnel(
     sr, ratio = result.study_rows, is_ratio(result.measure)
     estimate = _pooled_estimate(result)
     sei = np.sqrt(sr.vi)
-    se_max = float(np.max(sei)) * 1.08
+    # rows without an effect (a double-zero study under MH: yi, vi NaN) are not drawn and do
+    # not set the axes (issue #17's fuzz test: funnel of RD/MH with such a row)
+    drawn = np.isfinite(sr.yi) & np.isfinite(sei)
+    if not drawn.any():
+        raise InputError("funnel plot: no study has a finite effect size and standard error")
+    se_max = float(np.max(sei[drawn])) * 1.08
     se_grid = np.linspace(0, se_max, 200)
     tr = np.exp if ratio else (lambda x: x)
     with house_style():
         fig, ax = _fig_ax(ax)
         levels = sorted(contours)
-        span = max(float(np.max(np.abs(sr.yi - refline))),
+        span = max(float(np.max(np.abs(sr.yi[drawn] - refline))),
                    numeric.z_crit(levels[-1]) * se_max) * 1.1
         lo_x, hi_x = refline - span, refline + span
         _contours(ax, tr, levels, refline, lo_x, hi_x, se_grid)
