@@ -75,7 +75,7 @@ def test_revman5_mh_and_peto_common_effect(f):
 
 
 RANDOM5 = [f for f in FITS if f["profile"] == "revman5" and (
-    (f["method"] == "MH" and (not f["sparse"] or f["sm"] != "RD")) or f["fn"] == "metacont")]
+    f["method"] == "MH" or f["fn"] == "metacont")]
 
 
 @pytest.mark.parametrize("f", RANDOM5, ids=[f["id"] for f in RANDOM5])
