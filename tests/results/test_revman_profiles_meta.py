@@ -112,32 +112,60 @@ def test_the_checked_subsets_are_not_empty():
     assert len(MH5) >= 24 and len(RANDOM5) >= 10 and len(WEB) >= 8
 
 
-def test_cli_pool_profile_revman5_json_equals_meta(tmp_path):
+def _cli_json(tmp_path, capsys, f, *args):
+    """``acu-meta pool FILE --measure SM --profile revman5 --json [args]`` on the fit's data
+    (the CLI's ``main``, in process)."""
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    f = next(f for f in FITS if f["id"] == "bcg-OR-MH-revman5")
+    from acu_meta.cli import main
+
     d = _data(f)
     rows = ["study,treat_events,treat_n,control_events,control_n"]
     for cells in zip(d["study"], d["ai"], d["n1i"], d["ci"], d["n2i"], strict=True):
         rows.append(",".join(f'"{x}"' if isinstance(x, str) else str(x) for x in cells))
-    path = tmp_path / "bcg.csv"
+    path = tmp_path / f"{f['dataset']}.csv"
     path.write_text("\n".join(rows) + "\n")
-    repo = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
-    out = {}
-    for method in (None, "MH"):
-        argv = [sys.executable, "-m", "acu_meta.cli", "pool", str(path), "--measure", "OR",
-                "--profile", "revman5", "--json"] + (["--method", method] if method else [])
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env)
-        assert proc.returncode == 0, proc.stderr
-        out[method] = json.loads(proc.stdout)
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero-cell warnings
+        rc = main(["pool", str(path), "--measure", f["sm"], "--profile", "revman5", "--json",
+                   *args])
+    out = capsys.readouterr()
+    assert rc in (0, None), out.err
+    return json.loads(out.out)
+
+
+def test_cli_pool_profile_revman5_json_equals_meta(tmp_path, capsys):
+    f = next(f for f in FITS if f["id"] == "bcg-OR-MH-revman5")
+    out = {None: _cli_json(tmp_path, capsys, f),
+           "MH": _cli_json(tmp_path, capsys, f, "--method", "MH")}
     assert_close(out[None]["estimate"], f["random"]["TE"], CLOSED_FORM, "random TE")
     assert_close(out[None]["se"], f["random"]["seTE"], CLOSED_FORM, "random seTE")
     assert_close(out[None]["tau2"], f["heterogeneity"]["tau2"], CLOSED_FORM, "tau2")
     assert_close(out[None]["I2"] / 100, f["heterogeneity"]["I2"], CLOSED_FORM, "I2")
     assert_close(out["MH"]["estimate"], f["common"]["TE"], CLOSED_FORM, "MH TE")
     assert_close(out["MH"]["se"], f["common"]["seTE"], CLOSED_FORM, "MH seTE")
+
+
+def test_cli_pool_rd_zero_cells_revman5_json_equals_meta(tmp_path, capsys):
+    # mh_zero: RD with zero-cell studies; meta keeps the raw RD with an incremented SE
+    f = next(f for f in FITS if f["id"] == "mh_zero-RD-MH-revman5")
+    d = _data(f)
+    assert any(0 in cells for cells in zip(d["ai"], d["ci"], strict=True))  # zero cells present
+    out = _cli_json(tmp_path, capsys, f)
+    het = f["heterogeneity"]
+    assert out["k"] == f["k"]
+    for key, ref in (("estimate", "TE"), ("se", "seTE"), ("ci_low", "lower"),
+                     ("ci_high", "upper")):
+        assert_close(out[key], f["random"][ref], CLOSED_FORM, f"random {ref}")
+    assert_close(out["tau2"], het["tau2"], CLOSED_FORM, "tau2")
+    assert_close(out["Q"], het["Q"], CLOSED_FORM, "Q")
+    assert_close(out["I2"] / 100, het["I2"], CLOSED_FORM, "I2")
+    # second route: the per-study yi are the raw differences of the counts (not corrected)
+    raw = [a / n1 - c / n2 for a, n1, c, n2 in zip(d["ai"], d["n1i"], d["ci"], d["n2i"],
+                                                   strict=True)]
+    res = _pool(f)
+    for got, want in zip(res.yi, raw, strict=True):
+        assert_close(float(got), want, CLOSED_FORM, "raw RD yi")
+    metafor_like = _pool({**f, "profile": "metafor"}, method="DL")
+    assert not all(abs(x - y) < 1e-12 for x, y in zip(metafor_like.yi, raw, strict=True))
