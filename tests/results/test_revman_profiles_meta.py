@@ -10,18 +10,19 @@ What is checked, at ``CLOSED_FORM`` (closed forms) or ``ITERATIVE`` (REML), agai
   RD variance, raw RD effects: ``models._mh.mantel_haenszel_revman5``).
 * revman5, default method (DL with Q around the MH estimate, I2 from Q, double-zero studies
   dropped for OR and RR): the random-effects estimate, SE, CI, tau2, Q, I2 and k of the MH fits
-  (zero cells included, except RD with zero cells), and of the MD and SMD fits (Hedges' g with
-  the approximate J).
+  (zero cells included; for RD the raw per-study difference with the variance of the corrected
+  cells, ``Profile.rd_raw_yi``), and of the MD and SMD fits (Hedges' g with the approximate J).
+* the CLI, ``pool FILE --profile revman5 --json``, on bcg OR (DL and MH) and on mh_zero RD (zero
+  cells), against the same meta numbers.
 * revman_web (REML, HKSJ, I2 from tau2): random-effects estimate, SE, CI and tau2 of the MH fits
   without zero cells and of the MD fits; the Q-profile CI of tau2 against meta's tightly
   recomputed interval (``tight_ci``).
 
-Known divergences, not checked here (see ``validation/meta/README.md``): with zero cells
-meta's per-study RD keeps the raw difference with an incremented SE (escalc increments both);
-for meta's method = "Inverse" fits RevMan 5 centres Q at the inverse-variance estimate, while
-the profile always centres it at the MH estimate for 2x2 counts; meta's RevMan Web
-prediction interval uses the classic SE, not the HKSJ one; the revman_web profile keeps the
-exact J for the SMD where meta's RevMan 5 base settings use the approximate one.
+Known divergences, not checked here (see ``validation/meta/README.md``): for meta's
+method = "Inverse" fits RevMan 5 centres Q at the inverse-variance estimate, while the
+profile always centres it at the MH estimate for 2x2 counts; meta's RevMan Web prediction
+interval uses the classic SE, not the HKSJ one; the revman_web profile keeps the exact J
+for the SMD where meta's RevMan 5 base settings use the approximate one.
 """
 
 from __future__ import annotations

@@ -33,9 +33,11 @@ same number). Explicit arguments (``method=``, ``hksj=``, ``exact=``) override t
 double-zero studies leave OR and RR analyses and k (``Profile.drop00_ratio``), and its
 Mantel-Haenszel estimate (method MH, and the centre of Q for DL) adds 1/2 to every cell of a
 study with a zero cell in the MH weights and variance, with the Greenland-Robins (1985) RD
-variance (:func:`acu_meta.models._mh.mantel_haenszel_revman5`). Checked against meta in
-``tests/results/test_revman_profiles_meta.py``; the divergences left (RD with zero cells,
-meta's Inverse-method Q, the RevMan Web prediction interval) are listed there.
+variance (:func:`acu_meta.models._mh.mantel_haenszel_revman5`). For RD the per-study yi of a
+zero-cell study stays the raw risk difference while vi comes from the corrected cells, as meta
+(``Profile.rd_raw_yi``; metafor's profile corrects both). Checked against meta in
+``tests/results/test_revman_profiles_meta.py``; the divergences left (meta's Inverse-method
+Q, the RevMan Web prediction interval) are listed there.
 
 Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``study_rows``,
 ``pooled_rows``, ``description``, ``footer``).
