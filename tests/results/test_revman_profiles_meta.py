@@ -10,18 +10,19 @@ What is checked, at ``CLOSED_FORM`` (closed forms) or ``ITERATIVE`` (REML), agai
   RD variance, raw RD effects: ``models._mh.mantel_haenszel_revman5``).
 * revman5, default method (DL with Q around the MH estimate, I2 from Q, double-zero studies
   dropped for OR and RR): the random-effects estimate, SE, CI, tau2, Q, I2 and k of the MH fits
-  (zero cells included, except RD with zero cells), and of the MD and SMD fits (Hedges' g with
-  the approximate J).
+  (zero cells included; for RD the raw per-study difference with the variance of the corrected
+  cells, ``Profile.rd_raw_yi``), and of the MD and SMD fits (Hedges' g with the approximate J).
+* the CLI, ``pool FILE --profile revman5 --json``, on bcg OR (DL and MH) and on mh_zero RD (zero
+  cells), against the same meta numbers.
 * revman_web (REML, HKSJ, I2 from tau2): random-effects estimate, SE, CI and tau2 of the MH fits
   without zero cells and of the MD fits; the Q-profile CI of tau2 against meta's tightly
   recomputed interval (``tight_ci``).
 
-Known divergences, not checked here (see ``validation/meta/README.md``): with zero cells
-meta's per-study RD keeps the raw difference with an incremented SE (escalc increments both);
-for meta's method = "Inverse" fits RevMan 5 centres Q at the inverse-variance estimate, while
-the profile always centres it at the MH estimate for 2x2 counts; meta's RevMan Web
-prediction interval uses the classic SE, not the HKSJ one; the revman_web profile keeps the
-exact J for the SMD where meta's RevMan 5 base settings use the approximate one.
+Known divergences, not checked here (see ``validation/meta/README.md``): for meta's
+method = "Inverse" fits RevMan 5 centres Q at the inverse-variance estimate, while the
+profile always centres it at the MH estimate for 2x2 counts; meta's RevMan Web prediction
+interval uses the classic SE, not the HKSJ one; the revman_web profile keeps the exact J
+for the SMD where meta's RevMan 5 base settings use the approximate one.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def test_revman5_mh_and_peto_common_effect(f):
 
 
 RANDOM5 = [f for f in FITS if f["profile"] == "revman5" and (
-    (f["method"] == "MH" and (not f["sparse"] or f["sm"] != "RD")) or f["fn"] == "metacont")]
+    f["method"] == "MH" or f["fn"] == "metacont")]
 
 
 @pytest.mark.parametrize("f", RANDOM5, ids=[f["id"] for f in RANDOM5])
@@ -112,32 +113,60 @@ def test_the_checked_subsets_are_not_empty():
     assert len(MH5) >= 24 and len(RANDOM5) >= 10 and len(WEB) >= 8
 
 
-def test_cli_pool_profile_revman5_json_equals_meta(tmp_path):
+def _cli_json(tmp_path, capsys, f, *args):
+    """``acu-meta pool FILE --measure SM --profile revman5 --json [args]`` on the fit's data
+    (the CLI's ``main``, in process)."""
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    f = next(f for f in FITS if f["id"] == "bcg-OR-MH-revman5")
+    from acu_meta.cli import main
+
     d = _data(f)
     rows = ["study,treat_events,treat_n,control_events,control_n"]
     for cells in zip(d["study"], d["ai"], d["n1i"], d["ci"], d["n2i"], strict=True):
         rows.append(",".join(f'"{x}"' if isinstance(x, str) else str(x) for x in cells))
-    path = tmp_path / "bcg.csv"
+    path = tmp_path / f"{f['dataset']}.csv"
     path.write_text("\n".join(rows) + "\n")
-    repo = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
-    out = {}
-    for method in (None, "MH"):
-        argv = [sys.executable, "-m", "acu_meta.cli", "pool", str(path), "--measure", "OR",
-                "--profile", "revman5", "--json"] + (["--method", method] if method else [])
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env)
-        assert proc.returncode == 0, proc.stderr
-        out[method] = json.loads(proc.stdout)
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero-cell warnings
+        rc = main(["pool", str(path), "--measure", f["sm"], "--profile", "revman5", "--json",
+                   *args])
+    out = capsys.readouterr()
+    assert rc in (0, None), out.err
+    return json.loads(out.out)
+
+
+def test_cli_pool_profile_revman5_json_equals_meta(tmp_path, capsys):
+    f = next(f for f in FITS if f["id"] == "bcg-OR-MH-revman5")
+    out = {None: _cli_json(tmp_path, capsys, f),
+           "MH": _cli_json(tmp_path, capsys, f, "--method", "MH")}
     assert_close(out[None]["estimate"], f["random"]["TE"], CLOSED_FORM, "random TE")
     assert_close(out[None]["se"], f["random"]["seTE"], CLOSED_FORM, "random seTE")
     assert_close(out[None]["tau2"], f["heterogeneity"]["tau2"], CLOSED_FORM, "tau2")
     assert_close(out[None]["I2"] / 100, f["heterogeneity"]["I2"], CLOSED_FORM, "I2")
     assert_close(out["MH"]["estimate"], f["common"]["TE"], CLOSED_FORM, "MH TE")
     assert_close(out["MH"]["se"], f["common"]["seTE"], CLOSED_FORM, "MH seTE")
+
+
+def test_cli_pool_rd_zero_cells_revman5_json_equals_meta(tmp_path, capsys):
+    # mh_zero: RD with zero-cell studies; meta keeps the raw RD with an incremented SE
+    f = next(f for f in FITS if f["id"] == "mh_zero-RD-MH-revman5")
+    d = _data(f)
+    assert any(0 in cells for cells in zip(d["ai"], d["ci"], strict=True))  # zero cells present
+    out = _cli_json(tmp_path, capsys, f)
+    het = f["heterogeneity"]
+    assert out["k"] == f["k"]
+    for key, ref in (("estimate", "TE"), ("se", "seTE"), ("ci_low", "lower"),
+                     ("ci_high", "upper")):
+        assert_close(out[key], f["random"][ref], CLOSED_FORM, f"random {ref}")
+    assert_close(out["tau2"], het["tau2"], CLOSED_FORM, "tau2")
+    assert_close(out["Q"], het["Q"], CLOSED_FORM, "Q")
+    assert_close(out["I2"] / 100, het["I2"], CLOSED_FORM, "I2")
+    # second route: the per-study yi are the raw differences of the counts (not corrected)
+    raw = [a / n1 - c / n2 for a, n1, c, n2 in zip(d["ai"], d["n1i"], d["ci"], d["n2i"],
+                                                   strict=True)]
+    res = _pool(f)
+    for got, want in zip(res.yi, raw, strict=True):
+        assert_close(float(got), want, CLOSED_FORM, "raw RD yi")
+    metafor_like = _pool({**f, "profile": "metafor"}, method="DL")
+    assert not all(abs(x - y) < 1e-12 for x, y in zip(metafor_like.yi, raw, strict=True))

@@ -33,9 +33,11 @@ same number). Explicit arguments (``method=``, ``hksj=``, ``exact=``) override t
 double-zero studies leave OR and RR analyses and k (``Profile.drop00_ratio``), and its
 Mantel-Haenszel estimate (method MH, and the centre of Q for DL) adds 1/2 to every cell of a
 study with a zero cell in the MH weights and variance, with the Greenland-Robins (1985) RD
-variance (:func:`acu_meta.models._mh.mantel_haenszel_revman5`). Checked against meta in
-``tests/results/test_revman_profiles_meta.py``; the divergences left (RD with zero cells,
-meta's Inverse-method Q, the RevMan Web prediction interval) are listed there.
+variance (:func:`acu_meta.models._mh.mantel_haenszel_revman5`). For RD the per-study yi of a
+zero-cell study stays the raw risk difference while vi comes from the corrected cells, as meta
+(``Profile.rd_raw_yi``; metafor's profile corrects both). Checked against meta in
+``tests/results/test_revman_profiles_meta.py``; the divergences left (meta's Inverse-method
+Q, the RevMan Web prediction interval) are listed there.
 
 Every MetaResult has the drawable shape of :mod:`acu_meta.results._shape` (``study_rows``,
 ``pooled_rows``, ``description``, ``footer``).
@@ -120,6 +122,11 @@ class Profile:
     hksj_adhoc
         With ``hksj``: the Knapp-Hartung ad hoc modification, scale factor ``max(1, s2)``
         (:func:`acu_meta.models.fit`).
+    rd_raw_yi
+        RD from 2x2 counts: a study with a zero cell keeps its raw risk difference as yi,
+        while vi comes from the continuity-corrected cells, as R's meta (metabin) and RevMan 5;
+        metafor's escalc corrects both. Validated against meta 8.3
+        (``tests/results/test_revman_profiles_meta.py``).
     """
 
     name: str
@@ -132,6 +139,7 @@ class Profile:
     i2_from_q: bool = False
     drop00_ratio: bool = False
     hksj_adhoc: bool = False
+    rd_raw_yi: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -140,7 +148,7 @@ PROFILES: dict[str, Profile] = {
     "revman5": Profile("revman5", "RevMan 5: DL, approximate J, Q around MH for binary data, "
                        "I2 from Q, no prediction interval", "DL", hksj=False, exact_j=False,
                        prediction=False, q_around_mh=True, i2_from_q=True,
-                       drop00_ratio=True),
+                       drop00_ratio=True, rd_raw_yi=True),
     "revman_web": Profile("revman_web", "RevMan Web: REML with the Hartung-Knapp-Sidik-Jonkman "
                           "interval", "REML", hksj=True, exact_j=True, prediction=True),
 }
@@ -606,6 +614,19 @@ def _effect_sizes(es, measure, exact, study, kwargs) -> EffectSizes:
     return escalc(measure, **kwargs)
 
 
+def _raw_rd(es: EffectSizes) -> EffectSizes:
+    """RevMan 5 / meta for RD with zero cells: yi the raw risk difference, vi unchanged (from
+    the continuity-corrected cells). Other measures, and RD without corrected studies, pass."""
+    if es.measure != "RD" or es.arms is None or not es.corrected:
+        return es
+    a = es.arms
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = (a["ai"].to_numpy(float) / a["n1i"].to_numpy(float)
+               - a["ci"].to_numpy(float) / a["n2i"].to_numpy(float))
+    yi = np.where(np.isfinite(es.yi), raw, es.yi)  # excluded studies stay NaN
+    return dataclasses.replace(es, yi=yi)
+
+
 def _usable_studies(es: EffectSizes) -> _Studies:
     """Studies with a usable effect size; the others are listed (and warned about)."""
     ok = usable(es.yi, es.vi)
@@ -805,7 +826,13 @@ def pool(
     es = _effect_sizes(es, measure, prof.exact_j, study, data)
     if prof.tau2_method in ("MH", "PETO"):
         return _pool_fixed_binary(es, prof, level)
+    raw_rd = prof.rd_raw_yi and _raw_rd(es) is not es
+    if raw_rd:
+        es = _raw_rd(es)
     st = _usable_studies(es)
+    if raw_rd:
+        st = st._replace(notes=(*st.notes, "RevMan 5 / meta: RD yi of the corrected studies is "
+                                           "the raw risk difference; only vi uses the correction"))
     fitted = _fit(st, prof, es.measure, tau2)
     t = _tests(fitted, prof, level)
     het = _heterogeneity(st, fitted, prof, level)
