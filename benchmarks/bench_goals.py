@@ -34,12 +34,10 @@ START, END = "<!-- bench:goals:start -->", "<!-- bench:goals:end -->"
 
 
 def _best(fn, repeat: int = 3) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    """Best of *repeat* runs (bench_pool_many's timer)."""
+    from bench_pool_many import _time  # benchmarks/ is on sys.path when run as a script
+
+    return _time(fn, repeat)
 
 
 def _data(B: int, k: int, seed: int = 20261127):
