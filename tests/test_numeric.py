@@ -261,3 +261,22 @@ def test_json_number():
     assert nm.json_number(np.bool_(True)) is True
     assert json.dumps([nm.json_number(x) for x in (np.nan, np.float32(0.25), 2)]) == \
         "[null, 0.25, 2]"
+
+
+def test_p_values_through_special_functions_are_scipy_stats_bit_for_bit():
+    """numeric.p_two_sided and chi2_sf use scipy.special directly (speed, issue #16); they
+    must equal scipy.stats' norm.sf, t.sf and chi2.sf exactly, for mixed z and t rows too."""
+    from scipy import stats
+
+    from acu_meta.numeric import chi2_sf, p_two_sided
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_t(3, 2000) * rng.uniform(0, 5, 2000)
+    df = rng.integers(1, 30, 2000).astype(float)
+    np.testing.assert_array_equal(p_two_sided(a), 2 * stats.norm.sf(np.abs(a)))
+    np.testing.assert_array_equal(p_two_sided(a, 7), 2 * stats.t.sf(np.abs(a), 7))
+    mixed = np.where(df > 15, np.inf, df)
+    want = np.where(df > 15, 2 * stats.norm.sf(np.abs(a)), 2 * stats.t.sf(np.abs(a), df))
+    np.testing.assert_array_equal(p_two_sided(a, mixed), want)
+    np.testing.assert_array_equal(chi2_sf(a * a, df), stats.chi2.sf(a * a, df))
+    assert p_two_sided(1.959963984540054) == pytest.approx(0.05, rel=1e-12)

@@ -13,12 +13,11 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import InputError
 from ..models import ModelError, registry
 from ..models.batch import fit_many
-from ..numeric import level_fraction, t_crit, z_crit
+from ..numeric import chi2_sf, level_fraction, p_two_sided, t_crit, z_crit
 from . import _distributed
 
 _ARRAYS = ("k", "estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "tau2", "I2",
@@ -159,10 +158,9 @@ def pool_many(yi, vi, method: str = "REML", hksj: bool = False, level: float = 0
     use_t = hksj & (k > 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = f.beta / se
-        p = np.where(use_t, 2 * stats.t.sf(np.abs(statistic), np.maximum(k - 1, 1)),
-                     2 * stats.norm.sf(np.abs(statistic)))
+        p = p_two_sided(statistic, np.where(use_t, k - 1.0, np.inf) if hksj else np.inf)
         half_pi = crit * np.sqrt(se**2 + f.tau2)
-        Q_p = np.where(k > 1, stats.chi2.sf(f.QE, np.maximum(k - 1, 1)), np.nan)
+        Q_p = np.where(k > 1, chi2_sf(f.QE, np.maximum(k - 1, 1)), np.nan)
     p = np.where(np.isnan(statistic), np.nan, p)
     arrays = dict(
         k=k, estimate=f.beta, se=se, statistic=statistic, p_value=p,
