@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +50,23 @@ def execute(path: Path, timeout: int = 600):
     return nb
 
 
+def _close_thread_loop() -> None:
+    """Close the asyncio event loop nbclient made for this worker thread (it runs each
+    notebook with ``run_until_complete`` on a per-thread loop and leaves it open: an
+    "unclosed event loop" ResourceWarning otherwise)."""
+    import asyncio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:  # no loop in this thread
+            return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
 def _jobs(n: int, jobs: int | None) -> int:
     """Notebooks run at once: *jobs*, else ``ACU_META_NOTEBOOK_JOBS``, else the CPU count."""
     if jobs is None:
@@ -75,13 +94,24 @@ def render_all(folder: Path, out: Path,
 
     def one(path: Path) -> tuple[Path, float]:
         start = time.perf_counter()
-        nb = execute(path)
+        try:
+            nb = execute(path)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                _close_thread_loop()
         body, _ = HTMLExporter().from_notebook_node(nb)
         target = out / f"{path.stem}.html"
         target.write_text(body, encoding="utf-8")
         return target, time.perf_counter() - start
 
-    with ThreadPoolExecutor(max_workers=_jobs(len(paths), jobs)) as pool:
+    n_jobs = _jobs(len(paths), jobs)
+    if n_jobs == 1:  # in this thread, in order: no worker threads, no extra event loops
+        for i, path in enumerate(paths, start=1):
+            target, seconds = one(path)
+            if progress is not None:
+                progress(i, len(paths), target, seconds)
+        return [out / f"{path.stem}.html" for path in paths]
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
         futures = {pool.submit(one, path): path for path in paths}
         for i, fut in enumerate(as_completed(futures), start=1):
             target, seconds = fut.result()
