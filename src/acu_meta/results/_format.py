@@ -96,3 +96,21 @@ def subgroup_test_text(Q: float, df: int, p: float, I2: float) -> str:
     """RevMan's "Test for subgroup differences" line (I2 in percent)."""
     return (f"Test for subgroup differences: Chi\u00b2 = {Q:.2f}, df = {df} ({p_revman(p)}), "
             f"I\u00b2 = {I2:.0f}%")
+
+
+def league_square(treatments, league, point: str, digits: int, exp: bool):
+    """Square league table from a long *league* frame (``treatment1, treatment2``, the point
+    column *point*, ``ci_low``, ``ci_high``): cell (row a, column b) = a vs b as
+    "point (low, high)", on the exp scale when *exp*; the diagonal names the treatment. The
+    one layout of the frequentist and the Bayesian network's ``league_table``."""
+    import pandas as pd
+
+    tr = np.exp if exp else (lambda x: x)
+    out = pd.DataFrame("", index=list(treatments), columns=list(treatments))
+    for _, r in league.iterrows():
+        out.loc[r.treatment1, r.treatment2] = (
+            f"{tr(r[point]):.{digits}f} ({tr(r.ci_low):.{digits}f}, "
+            f"{tr(r.ci_high):.{digits}f})")
+    for t in treatments:
+        out.loc[t, t] = t
+    return out

@@ -40,7 +40,7 @@ from ..models.bayes_network import BayesNetwork
 from ..models.bayes_network import bayes_network as _bayes_network_engine
 from ..models.network import NetworkError, contrasts_from_arms
 from ._api import check_kwargs
-from ._format import fmt, html_table, table
+from ._format import fmt, html_table, league_square, table
 from ._shape import PooledRow, StudyRows, is_ratio
 from .meta import _DATA_ARGS, _effect_sizes, _usable_studies
 
@@ -547,15 +547,7 @@ class BayesNetworkResult:
     def league_table(self, digits: int = 2, exp: bool | None = None) -> pd.DataFrame:
         """Square league table: cell (row a, column b) = a vs b, median (CrI), as text."""
         exp = self.ratio if exp is None else exp
-        tr = np.exp if exp else (lambda x: x)
-        out = pd.DataFrame("", index=list(self.treatments), columns=list(self.treatments))
-        for _, r in self.league().iterrows():
-            out.loc[r.treatment1, r.treatment2] = (
-                f"{tr(r['median']):.{digits}f} ({tr(r.ci_low):.{digits}f}, "
-                f"{tr(r.ci_high):.{digits}f})")
-        for t in self.treatments:
-            out.loc[t, t] = t
-        return out
+        return league_square(self.treatments, self.league(), "median", digits, exp)
 
     def rank_probabilities(self) -> pd.DataFrame:
         """P(treatment has rank r), r = 1 (best) .. T, one row per treatment."""

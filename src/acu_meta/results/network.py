@@ -29,7 +29,7 @@ from ..models.network import (
     fit_network,
 )
 from ..numeric import json_number, level_fraction, p_two_sided, z_crit
-from ._format import fmt, fmt_p, html_table, table
+from ._format import fmt, fmt_p, html_table, league_square, table
 
 
 class Comparison(NamedTuple):
@@ -131,15 +131,7 @@ class NetworkResult:
     def league_table(self, digits: int = 2, exp: bool | None = None) -> pd.DataFrame:
         """Square league table: cell (row a, column b) = a vs b with CI, as text."""
         exp = self.ratio if exp is None else exp
-        tr = np.exp if exp else (lambda x: x)
-        out = pd.DataFrame("", index=list(self.treatments), columns=list(self.treatments))
-        for _, r in self.league().iterrows():
-            out.loc[r.treatment1, r.treatment2] = (
-                f"{tr(r.estimate):.{digits}f} ({tr(r.ci_low):.{digits}f}, "
-                f"{tr(r.ci_high):.{digits}f})")
-        for t in self.treatments:
-            out.loc[t, t] = t
-        return out
+        return league_square(self.treatments, self.league(), "estimate", digits, exp)
 
     def p_scores(self) -> dict[str, float]:
         """P-scores (Ruecker & Schwarzer 2015): the mean, over the other treatments, of the
