@@ -34,16 +34,18 @@ def _graph_key(ax, n_by_treatment, nmax, pairs, widths, edge_weight: str) -> Non
     if edge_weight == "precision":
         edge = [(thin, "lowest precision"), (thick, "highest precision")]
     else:
-        edge = [(thin, f"{pairs[thin]} {'study' if pairs[thin] == 1 else 'studies'}"),
-                (thick, f"{pairs[thick]} studies")]
+        edge = [(k, f"{pairs[k]} {'study' if pairs[k] == 1 else 'studies'}")
+                for k in (thin, thick)]
     seen = set()
     for k, label in edge:
         if label not in seen:
             seen.add(label)
             handles.append(Line2D([], [], color=COLORS["subtle"], lw=widths[k],
                                   solid_capstyle="butt", label=label))
-    leg = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(-0.02, -0.04),
-                    fontsize=6.5, frameon=False, labelspacing=2.0, borderpad=0.2,
+    # in the band x < -2 left of the graph (the treatments sit on the unit circle, labels out
+    # to about 2); spacing for the largest key node
+    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(-0.02, 1.02),
+                    fontsize=6.5, frameon=False, labelspacing=3.8, borderpad=0.2,
                     handlelength=6.0, handleheight=2.0, handletextpad=0.6,
                     title="Node: patients; edge: "
                     + ("precision" if edge_weight == "precision" else "studies"),
@@ -98,7 +100,7 @@ def network_graph(result: NetworkResult, *, ax=None, edge_weight: str = "studies
                     y * (1.36 if abs(y) > 0.3 else 1.0),
                     t, ha=ha, va="center", fontsize=8, gid=f"label-{t}")
         _graph_key(ax, c.n_by_treatment, nmax, pairs, widths, edge_weight)
-        ax.set_xlim(-2.0, 2.0)
+        ax.set_xlim(-3.3, 2.0)  # x < -2: a band for the key, clear of the treatment labels
         ax.set_ylim(-1.5, 1.5)
         ax.set_aspect("equal")
         ax.axis("off")
