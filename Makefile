@@ -46,10 +46,11 @@ metafor-reference:
 	Rscript validation/metafor/sensitivity_reference.R
 	Rscript validation/metafor/api_reference.R
 	Rscript validation/metafor/gaps_reference.R
+	Rscript validation/metafor/adhoc_reference.R
 	git diff --exit-code -- tests/fixtures/metafor_reference.json tests/fixtures/metafor_baujat.json \
 	  tests/fixtures/metafor_network.json tests/fixtures/network_arms \
 	  tests/fixtures/metafor_sensitivity.json tests/fixtures/metafor_gaps.json \
-	  tests/fixtures/metafor_api.json
+	  tests/fixtures/metafor_api.json tests/fixtures/metafor_adhoc.json
 
 # Regenerate the meta / netmeta reference values the same way (needs, besides metafor and metadat,
 # meta 8.3 and netmeta 3.3 in a private R library; see validation/meta/README.md):
@@ -58,7 +59,9 @@ RLIB ?= $(R_LIBS)
 meta-reference:
 	R_LIBS=$(RLIB) Rscript validation/meta/revman5_reference.R
 	R_LIBS=$(RLIB) Rscript validation/netmeta/netsplit_reference.R
-	git diff --exit-code -- tests/fixtures/meta_revman5.json tests/fixtures/netmeta_netsplit.json
+	R_LIBS=$(RLIB) Rscript validation/meta/or2smd_reference.R
+	git diff --exit-code -- tests/fixtures/meta_revman5.json tests/fixtures/netmeta_netsplit.json \
+	  tests/fixtures/meta_or2smd.json
 
 # Regenerate the baseline images of the plot regression tests (after an intended change of
 # the plots; review the new images before committing them).

@@ -21,9 +21,13 @@ Second routes:
   size by dividing by 1.81"): the constant pi / sqrt(3) against the printed 1.81, and the
   identity behind it, two logistic distributions of unit SD shifted by d give ln(OR) =
   d pi / sqrt(3) at every cut-point (scipy.stats.logistic).
+* the HKSJ and ad hoc rows against metafor's rma(test="knha" / "adhoc") on the same trial data
+  (tests/fixtures/metafor_adhoc.json; the full grid in tests/results/test_adhoc_metafor.py).
 
-No published worked example with numbers (an odds ratio and its converted SMD) was found in
-the sources available to this project; the printed constant and the identity are the checks.
+Chinn's paper itself has no worked example reachable here; worked examples with numbers (R
+package esc's convert_or2d/convert_d2or; Borenstein et al. 2009 ch. 7 as reproduced in meta's
+help pages) and the meta/metafor references of the conversion are checked in
+tests/effects/test_conversions.py.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import fixture_json
 from scipy import integrate, optimize, special, stats
 from tolerances import CLOSED_FORM, ITERATIVE, SAME_ENGINE, SECOND_ROUTE, half_unit
 
@@ -41,7 +46,7 @@ from acu_meta import data
 from acu_meta.analyses import answer, three_arm
 from acu_meta.effects import smd_from_log_or
 from acu_meta.models import _bayes_priors as P
-from acu_meta.results import MethodTable, pool
+from acu_meta.results import MethodTable
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -164,17 +169,22 @@ def test_adhoc_differs_from_hksj_only_where_q_is_below_one(tables):
             assert ah.width == pytest.approx(hk.width, rel=SECOND_ROUTE)
 
 
-def test_pool_adhoc_against_metafor_adhoc():
-    """pool(hksj=True, hksj_adhoc=True) against metafor 3.8.1 rma(test="adhoc") on two
-    studies that agree (yi 0.1, 0.12; vi 0.01, 0.02), printed with %.17g by
-    ``Rscript -e 'rma(c(0.1,0.12), c(0.01,0.02), test="adhoc")'``: -0.93079060569876604 to
-    1.1441239390320994; with test="knha" -0.013128580427916758 to 0.22646191376125013."""
-    r = pool(yi=[0.1, 0.12], vi=[0.01, 0.02], hksj=True, hksj_adhoc=True)
-    assert (r.ci_low, r.ci_high) == pytest.approx((-0.93079060569876604, 1.1441239390320994),
-                                                  rel=ITERATIVE)
-    k = pool(yi=[0.1, 0.12], vi=[0.01, 0.02], hksj=True)
-    assert (k.ci_low, k.ci_high) == pytest.approx((-0.013128580427916758, 0.22646191376125013),
-                                                  rel=ITERATIVE)
+@pytest.mark.parametrize("comp", three_arm.COMPARISONS)
+def test_hksj_rows_against_metafor_adhoc_fixture(tables, comp):
+    """The table's "REML, HKSJ ad hoc (q >= 1)" and "REML, HKSJ" rows against metafor 3.8.1
+    ``rma(yi, vi, method="REML", test="adhoc")`` and ``test="knha"`` on the same trial data
+    (``tests/fixtures/metafor_adhoc.json``, case ``trial_*-REML-95``, written by
+    ``validation/metafor/adhoc_reference.R``; the whole grid is checked in
+    ``tests/results/test_adhoc_metafor.py``)."""
+    ref = fixture_json("metafor_adhoc.json")
+    name = next(n for n, c in ref["trial_comparison"].items() if c == comp)
+    case = next(c for c in ref["cases"] if c["id"] == f"{name}-REML-95")
+    t = tables[comp]
+    for method, test in (("REML, HKSJ ad hoc (q >= 1)", "adhoc"), ("REML, HKSJ", "knha")):
+        r, want = t.row(method), case[test]
+        got = (r.estimate, r.ci_low, r.ci_high)
+        assert got == pytest.approx((want["estimate"], want["ci_lb"], want["ci_ub"]),
+                                    rel=ITERATIVE, abs=ITERATIVE), (comp, method)
 
 
 # ----------------------------------------------------------------------------- Bayesian

@@ -205,8 +205,22 @@ def smd_from_log_or(log_or, var_log_or):
     of equal scale in both arms, so that the log odds ratio is the difference in means divided
     by the logistic scale (SD = scale pi / sqrt(3)). Returns ``(d, var_d)`` as arrays.
 
-    Validated in ``tests/analyses/test_answer.py``: the constant against Chinn's printed 1.81,
-    and the exact identity for two shifted logistic distributions at any cut-point (scipy).
+    Validated in ``tests/analyses/test_answer.py``: the constant against Chinn's printed 1.81
+    (``test_chinn_constant_is_the_printed_1_81``) and the exact identity for two shifted
+    logistic distributions at any cut-point (``test_chinn_identity_for_shifted_logistic_outcomes``,
+    scipy). In ``tests/effects/test_conversions.py``, against two worked examples at their
+    printed 4 decimals, both directions (the inverse is the same linear map undone): R package
+    esc's ``convert_or2d(3.56, se = 0.91)`` and ``convert_d2or(0.7, se = 0.5)``
+    (``test_esc_convert_or2d_worked_example``, ``test_esc_convert_d2or_worked_example_inverse``)
+    and Borenstein et al. (2009) ch. 7, ln OR 0.9069 (variance 0.0676) <-> d 0.5000 (0.0205), as
+    reproduced in meta's or2smd/smd2or help pages, book text not verified
+    (``test_borenstein_ch7_worked_example``, ``test_borenstein_ch7_worked_example_inverse``);
+    and to 1e-10 against meta 8.3-0 ``or2smd``/``smd2or`` (``method = "HH"``) and metafor 3.8.1
+    ``escalc("OR2DL")`` (``tests/fixtures/meta_or2smd.json``, written by
+    ``validation/meta/or2smd_reference.R``: ``test_smd_from_log_or_against_meta_or2smd``,
+    ``test_inverse_against_meta_smd2or``,
+    ``test_escalc_or_then_smd_from_log_or_against_metafor_or2dl``,
+    ``test_gerac_responder_contrasts_against_meta_or2smd``).
     """
     k = np.sqrt(3.0) / np.pi
     lo = np.asarray(log_or, dtype=float)
