@@ -161,7 +161,8 @@ def fit(y, v, X=None, method: str = "REML", hksj: bool = False, tau2: float | No
     ``hksj_adhoc`` (with ``hksj``): the Knapp-Hartung ad hoc modification (Knapp & Hartung
     2003; Roever, Knapp & Friede 2015; Jackson et al. 2017): the scale factor is
     ``max(1, s2)``, so the HKSJ variance is never smaller than the Wald one. Checked against the
-    hand formula in ``tests/analyses/test_answer.py``.
+    hand formula in ``tests/analyses/test_answer.py`` and against metafor 3.8.1
+    ``rma(test="adhoc")`` in ``tests/results/test_adhoc_metafor.py``.
 
     Validated against metafor 3.8.1 ``rma.uni`` (``tests/models/test_metafor_reference.py``,
     with ``tests/fixtures/metafor_reference.json``; properties in
