@@ -9,6 +9,13 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
+#: What the suite overrides in a notebook's ``parameters`` cell. Notebook 06 runs its coverage
+#: study with 400 frequentist and 100 Bayesian replicates per scenario (about 20 s of a 2-core
+#: suite's budget); here every cell still runs, on 20 and 5. The coverage numbers themselves
+#: are tested in tests/test_simulate.py and tests/models/test_bayes_batch.py, and
+#: ``make reproduce`` runs the notebook as committed.
+PARAMETERS = {"06_small_k_coverage": {"REPS": 20, "BAYES_REPS": 5}}
+
 
 def test_the_six_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
@@ -30,7 +37,7 @@ def test_committed_without_outputs(path):
 def test_notebook_executes(path):
     from acu_meta.notebooks import execute
 
-    nb = execute(path, timeout=600)
+    nb = execute(path, timeout=600, parameters=PARAMETERS.get(path.stem))
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
@@ -38,3 +45,42 @@ def test_notebook_executes(path):
     if path.stem in ("01_gerac2007", "04_verum_sham_usual_care"):
         assert any("image/png" in o.get("data", {}) for c in nb.cells
                    if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_parameters_are_injected_after_the_parameters_cell(tmp_path):
+    """The injected cell follows the tagged one, so its values win; an unknown name and a
+    notebook without a parameters cell are refused."""
+    import nbformat
+    import pytest
+
+    from acu_meta.notebooks import execute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("REPS = 400\nOTHER = 'a'",
+                                          metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print(REPS, OTHER)")]
+    path = tmp_path / "p.ipynb"
+    nbformat.write(nb, path)
+    out = execute(path, parameters={"REPS": 7})
+    assert out.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert out.cells[2].outputs[0]["text"] == "7 a\n"
+    with pytest.raises(ValueError, match="does not assign REPZ"):
+        execute(path, parameters={"REPZ": 7})
+    nb.cells[0].metadata = {}
+    nbformat.write(nb, path)
+    with pytest.raises(ValueError, match="0 cells are tagged"):
+        execute(path, parameters={"REPS": 7})
+
+
+def test_overridden_names_are_the_notebooks_parameters():
+    """Every name the suite overrides is assigned in that notebook's parameters cell (a
+    renamed parameter would otherwise make the notebook test fail only at run time)."""
+    import ast
+
+    for stem, params in PARAMETERS.items():
+        nb = json.loads((NOTEBOOKS[0].parent / f"{stem}.ipynb").read_text())
+        cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(cells) == 1, stem
+        tree = ast.parse("".join(cells[0]["source"]))
+        names = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
+        assert set(params) <= names, stem

@@ -280,3 +280,32 @@ def test_p_values_through_special_functions_are_scipy_stats_bit_for_bit():
     np.testing.assert_array_equal(p_two_sided(a, mixed), want)
     np.testing.assert_array_equal(chi2_sf(a * a, df), stats.chi2.sf(a * a, df))
     assert p_two_sided(1.959963984540054) == pytest.approx(0.05, rel=1e-12)
+
+
+_P = np.array([0.0, 1e-300, 1e-12, 0.001, 0.025, 0.05, 0.3, 0.5, 0.7, 0.95, 0.975, 0.999,
+               1 - 1e-12, 1.0])
+_X = np.array([0.0, 1e-12, 0.01, 0.5, 1.0, 1.96, 3.0, 10.0, 40.0, 200.0, np.inf])
+_DF = [1.0, 2.0, 3.5, 10.0, 28.0, 1000.0]
+
+
+def _same(a, b):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_normal_functions_are_bit_identical_to_scipy_stats():
+    x = np.concatenate([-_X, _X])
+    _same(nm.norm_cdf(x), stats.norm.cdf(x))
+    _same(nm.norm_sf(x), stats.norm.sf(x))
+    _same(nm.norm_ppf(_P), stats.norm.ppf(_P))
+    _same(nm.norm_isf(_P), stats.norm.isf(_P))
+    assert isinstance(nm.norm_ppf(0.975), float) and nm.norm_ppf(0.975) == nm.Z975
+
+
+@pytest.mark.parametrize("df", _DF)
+def test_t_chi2_and_f_functions_are_bit_identical_to_scipy_stats(df):
+    _same(nm.t_ppf(_P, df), stats.t.ppf(_P, df))
+    _same(nm.chi2_sf(_X, df), stats.chi2.sf(_X, df))
+    _same(nm.chi2_cdf(_X, df), stats.chi2.cdf(_X, df))
+    _same(nm.chi2_ppf(_P, df), stats.chi2.ppf(_P, df))
+    for dfd in (1.0, 5.0, 60.0):
+        _same(nm.f_sf(_X, df, dfd), stats.f.sf(_X, df, dfd))

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 
@@ -34,14 +34,46 @@ def _kernel_config(folder: str):
     return config
 
 
-def execute(path: Path, timeout: int = 600):
+def _inject_parameters(nb, parameters: Mapping[str, object], path: Path) -> None:
+    """Insert a cell that overrides *parameters* right after the cell tagged ``parameters``
+    (papermill's convention: the injected cell is tagged ``injected-parameters``). Each value
+    is written as its ``repr``; a name the parameters cell does not assign, or a notebook
+    without such a cell, is an error (a typo would otherwise run the defaults silently)."""
+    import ast
+
+    import nbformat
+
+    where = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(where) != 1:
+        raise ValueError(f"{path.name}: {len(where)} cells are tagged 'parameters', need one")
+    cell = nb.cells[where[0]]
+    assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    unknown = sorted(set(parameters) - assigned)
+    if unknown:
+        raise ValueError(f"{path.name}: the parameters cell does not assign {', '.join(unknown)}")
+    source = "# injected parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(where[0] + 1, injected)
+
+
+def execute(path: Path, timeout: int = 600, parameters: Mapping[str, object] | None = None):
     """Run every cell of notebook *path* in a fresh kernel (working directory: its folder;
     IPC transport, see the module docstring); return the executed notebook. Raises on the
-    first failing cell. The kernel is shut down afterwards (the client owns its manager)."""
+    first failing cell. The kernel is shut down afterwards (the client owns its manager).
+
+    *parameters* (name -> value) overrides assignments of the notebook's cell tagged
+    ``parameters``, as papermill does: a cell is injected after it. The test suite runs
+    notebook 06 with fewer replicates this way (``tests/test_notebooks.py``); ``reproduce``
+    runs every notebook as committed. Tested by
+    ``tests/test_notebooks.py::test_parameters_are_injected_after_the_parameters_cell``."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    if parameters:
+        _inject_parameters(nb, parameters, path)
     with tempfile.TemporaryDirectory(prefix="acu-meta-kernel-") as sockets:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 config=_kernel_config(sockets),

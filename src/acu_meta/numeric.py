@@ -32,7 +32,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = [
     "Z975",
@@ -91,7 +91,7 @@ def z_crit(level: float = 0.95) -> float:
     ``level`` may be a fraction (0.95) or a percentage (95). ``z_crit(0.95)`` is
     1.959963984540054, R's ``qnorm(0.975)`` to the last bit.
     """
-    return float(stats.norm.ppf(0.5 + _fraction(level) / 2))
+    return float(special.ndtri(0.5 + _fraction(level) / 2))  # = norm_ppf, defined below
 
 
 #: ``z_crit(0.95)``: the normal quantile behind every printed 95% interval.
@@ -102,7 +102,7 @@ def t_crit(level: float, df: float) -> float:
     """Two-sided t critical value with ``df`` degrees of freedom (normal for ``df = inf``)."""
     if math.isinf(df):
         return z_crit(level)
-    return float(stats.t.ppf(0.5 + _fraction(level) / 2, df))
+    return t_ppf(0.5 + _fraction(level) / 2, df)
 
 
 def crit(level: float, df: float = math.inf) -> float:
@@ -129,10 +129,67 @@ def p_two_sided(statistic, df=math.inf):
     return float(p) if np.ndim(p) == 0 else p
 
 
+# ---------------------------------------------------------------------- distributions
+# The normal, t, chi-squared and F functions the package needs, through the special functions
+# that scipy.stats' distributions call (scipy 1.17: norm -> ndtr/ndtri, t -> stdtr/stdtrit,
+# chi2 -> chdtr/chdtrc/gammaincinv, f -> fdtrc), so the values are bit-identical to
+# ``stats.norm.ppf`` etc. on valid arguments (``tests/test_numeric.py``) without importing
+# scipy.stats (about 0.8 s of start-up). Not every module uses them yet, so importing acu_meta
+# still imports scipy.stats today. Each returns a float for scalar input and an array
+# otherwise.
+
+
+def _out(x):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def norm_cdf(x):
+    """``stats.norm.cdf``."""
+    return _out(special.ndtr(np.asarray(x, dtype=float)))
+
+
+def norm_sf(x):
+    """``stats.norm.sf``: ``ndtr(-x)``, accurate in the upper tail."""
+    return _out(special.ndtr(-np.asarray(x, dtype=float)))
+
+
+def norm_ppf(p):
+    """``stats.norm.ppf``."""
+    return _out(special.ndtri(np.asarray(p, dtype=float)))
+
+
+def norm_isf(p):
+    """``stats.norm.isf``: ``-ndtri(p)``, accurate for small *p*."""
+    return _out(-special.ndtri(np.asarray(p, dtype=float)))
+
+
+def t_ppf(p, df):
+    """``stats.t.ppf`` (finite *df*); ``-inf`` at ``p = 0``, where bare ``stdtrit`` gives ``inf``."""
+    p = np.asarray(p, dtype=float)
+    q = special.stdtrit(np.asarray(df, dtype=float), p)
+    return _out(np.where(p == 0, -np.inf, q))
+
+
 def chi2_sf(q, df):
     """Upper tail of the chi-squared distribution (``stats.chi2.sf``; vectorized)."""
-    p = special.chdtrc(np.asarray(df, dtype=float), np.asarray(q, dtype=float))
-    return float(p) if np.ndim(p) == 0 else p
+    return _out(special.chdtrc(np.asarray(df, dtype=float), np.asarray(q, dtype=float)))
+
+
+def chi2_cdf(q, df):
+    """``stats.chi2.cdf``."""
+    return _out(special.chdtr(np.asarray(df, dtype=float), np.asarray(q, dtype=float)))
+
+
+def chi2_ppf(p, df):
+    """``stats.chi2.ppf``: ``2 gammaincinv(df / 2, p)``."""
+    return _out(2 * special.gammaincinv(np.asarray(df, dtype=float) / 2,
+                                        np.asarray(p, dtype=float)))
+
+
+def f_sf(x, dfn, dfd):
+    """``stats.f.sf``: the complemented F distribution ``fdtrc`` (not ``1 - fdtr``)."""
+    return _out(special.fdtrc(np.asarray(dfn, dtype=float), np.asarray(dfd, dtype=float),
+                              np.asarray(x, dtype=float)))
 
 
 # ---------------------------------------------------------------------- heterogeneity
@@ -186,6 +243,8 @@ def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     Beta-quantile form; agrees with R's ``binom.test(x, n)$conf.int``.
     """
     a = 1.0 - _fraction(level)
+    from scipy import stats  # beta quantiles: only here, so importing acu_meta stays light
+
     lo = 0.0 if x == 0 else float(stats.beta.ppf(a / 2, x, n - x + 1))
     hi = 1.0 if x == n else float(stats.beta.ppf(1 - a / 2, x + 1, n - x))
     return lo, hi
