@@ -164,7 +164,7 @@ def norm_isf(p):
 
 
 def t_ppf(p, df):
-    """``stats.t.ppf`` (finite *df*); ``-inf`` at ``p = 0``, where bare ``stdtrit`` gives ``inf``."""
+    """``stats.t.ppf`` (finite *df*); ``-inf`` at ``p = 0``, where ``stdtrit`` gives ``inf``."""
     p = np.asarray(p, dtype=float)
     q = special.stdtrit(np.asarray(df, dtype=float), p)
     return _out(np.where(p == 0, -np.inf, q))
