@@ -34,28 +34,37 @@ def _kernel_config(folder: str):
     return config
 
 
+def parameter_names(cells, where: str) -> set[str]:
+    """The names the one code cell tagged ``parameters`` in *cells* (nbformat cells or the raw
+    JSON dicts) assigns; *where* names the notebook in the error when there is not exactly
+    one such cell."""
+    import ast
+
+    tagged = [c for c in cells if c["cell_type"] == "code"
+              and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{where}: {len(tagged)} cells are tagged 'parameters', need one")
+    source = tagged[0]["source"]
+    tree = ast.parse(source if isinstance(source, str) else "".join(source))
+    return {t.id for node in tree.body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
 def _inject_parameters(nb, parameters: Mapping[str, object], path: Path) -> None:
     """Insert a cell that overrides *parameters* right after the cell tagged ``parameters``
     (papermill's convention: the injected cell is tagged ``injected-parameters``). Each value
     is written as its ``repr``; a name the parameters cell does not assign, or a notebook
     without such a cell, is an error (a typo would otherwise run the defaults silently)."""
-    import ast
-
     import nbformat
 
-    where = [i for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(where) != 1:
-        raise ValueError(f"{path.name}: {len(where)} cells are tagged 'parameters', need one")
-    cell = nb.cells[where[0]]
-    assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
-                for t in node.targets if isinstance(t, ast.Name)}
-    unknown = sorted(set(parameters) - assigned)
+    unknown = sorted(set(parameters) - parameter_names(nb.cells, path.name))
     if unknown:
         raise ValueError(f"{path.name}: the parameters cell does not assign {', '.join(unknown)}")
+    where = next(i for i, c in enumerate(nb.cells)
+                 if "parameters" in c.get("metadata", {}).get("tags", []))
     source = "# injected parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
     injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
-    nb.cells.insert(where[0] + 1, injected)
+    nb.cells.insert(where + 1, injected)
 
 
 def execute(path: Path, timeout: int = 600, parameters: Mapping[str, object] | None = None):

@@ -110,6 +110,11 @@ def crit(level: float, df: float = math.inf) -> float:
     return t_crit(level, df)
 
 
+def _out(x):
+    """A float for a 0-d result, else the array."""
+    return float(x) if np.ndim(x) == 0 else x
+
+
 def p_two_sided(statistic, df=math.inf):
     """Two-sided p-value of a z statistic (``df = inf``) or a t statistic; vectorized over
     both (an array *df* may mix inf, for z, with finite degrees of freedom).
@@ -126,7 +131,7 @@ def p_two_sided(statistic, df=math.inf):
     else:
         z = np.isinf(d)
         p = 2 * np.where(z, special.ndtr(-a), special.stdtr(np.where(z, 1.0, d), -a))
-    return float(p) if np.ndim(p) == 0 else p
+    return _out(p)
 
 
 # ---------------------------------------------------------------------- distributions
@@ -137,10 +142,6 @@ def p_two_sided(statistic, df=math.inf):
 # scipy.stats (about 0.8 s of start-up). Not every module uses them yet, so importing acu_meta
 # still imports scipy.stats today. Each returns a float for scalar input and an array
 # otherwise.
-
-
-def _out(x):
-    return float(x) if np.ndim(x) == 0 else x
 
 
 def norm_cdf(x):

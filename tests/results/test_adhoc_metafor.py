@@ -103,4 +103,3 @@ def test_scale_factor_against_metafor(case, test):
     f = fit(d["yi"], d["vi"], method=case["method"], hksj=True, hksj_adhoc=test == "adhoc")
     assert_close(f.s2_hksj, case[test]["s2w"], tol_for(case["method"]),
                  f"{case['id']} {test} s2w")
-
