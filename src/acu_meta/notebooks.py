@@ -76,18 +76,33 @@ def execute(path: Path, timeout: int = 600, parameters: Mapping[str, object] | N
     ``parameters``, as papermill does: a cell is injected after it. The test suite runs
     notebook 06 with fewer replicates this way (``tests/test_notebooks.py``); ``reproduce``
     runs every notebook as committed. Tested by
-    ``tests/test_notebooks.py::test_parameters_are_injected_after_the_parameters_cell``."""
+    ``tests/test_notebooks.py::test_parameters_are_injected_after_the_parameters_cell``.
+
+    The kernel process's own stderr (not a cell's output, which goes into the notebook) is
+    kept in a file beside the sockets: ipykernel can log a ZMQ traceback there while it shuts
+    down under load ("Socket operation on non-socket"), which is noise once every cell has
+    run. When execution fails, that text is attached to the error as a note, so a kernel that
+    died still says why. Tested by
+    ``tests/cli/test_notebooks_progress.py::test_kernel_stderr_is_kept_out_of_ours``."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     if parameters:
         _inject_parameters(nb, parameters, path)
-    with tempfile.TemporaryDirectory(prefix="acu-meta-kernel-") as sockets:
+    with tempfile.TemporaryDirectory(prefix="acu-meta-kernel-") as sockets, \
+            open(os.path.join(sockets, "kernel-stderr.log"), "w+b") as log:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 config=_kernel_config(sockets),
                                 resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
+        try:
+            client.execute(stderr=log)
+        except Exception as err:
+            log.seek(0)
+            text = log.read().decode("utf-8", "replace").strip()
+            if text:
+                err.add_note(f"{path.name}: the kernel process wrote to stderr:\n{text}")
+            raise
     return nb
 
 

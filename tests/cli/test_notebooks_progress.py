@@ -142,3 +142,33 @@ def test_reproduce_with_a_real_notebook_is_quiet(monkeypatch, tiny_notebooks, tm
     assert cap.err == ""
     lines = [ln for ln in cap.out.splitlines() if ln.startswith("notebook ")]
     assert [ln.split(" (")[0] for ln in lines] == ["notebook 1/2", "notebook 2/2"]
+
+
+_TO_KERNEL_STDERR = ("import os, sys\n"
+                     "fd = getattr(sys.stderr, '_original_stdstream_copy', None) or 2\n"
+                     "os.write(fd, b'kernel-process-noise\\n')\n")
+
+
+def test_kernel_stderr_is_kept_out_of_ours(tmp_path, capfd):
+    """What the kernel *process* writes to its stderr (ipykernel's own logging, such as the
+    ZMQ traceback it can print while shutting down under load) stays out of this process's
+    stderr when the notebook runs; when the kernel dies, that text rides on the error."""
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    from acu_meta.notebooks import execute
+
+    fine, dies = tmp_path / "fine.ipynb", tmp_path / "dies.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(_TO_KERNEL_STDERR)]
+    nbformat.write(nb, fine)
+    nb.cells = [nbformat.v4.new_code_cell(_TO_KERNEL_STDERR + "os._exit(3)\n")]
+    nbformat.write(nb, dies)
+
+    execute(fine)
+    assert "kernel-process-noise" not in capfd.readouterr().err
+    with pytest.raises(Exception) as caught:
+        execute(dies, timeout=60)
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "dies.ipynb: the kernel process wrote to stderr" in notes
+    assert "kernel-process-noise" in notes
+    assert "kernel-process-noise" not in capfd.readouterr().err

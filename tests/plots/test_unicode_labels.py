@@ -62,6 +62,7 @@ def test_characters_no_font_has_become_a_marker_with_one_warning(monkeypatch, tm
     with pytest.warns(UserWarning, match=r"U\+E000.*drawn as \u25a1") as caught:
         _style.fit_fonts(fig)
     assert len(caught) == 1  # one warning for the run, not one per glyph or label
+    assert "U+E001" in str(caught[0].message)  # naming the second label's character too
     assert a.get_text() == f"A{_style.MARKER} 2001" and b.get_text() == f"B{_style.MARKER}"
     with warnings.catch_warnings():
         warnings.simplefilter("error")

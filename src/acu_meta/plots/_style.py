@@ -183,7 +183,9 @@ def _plan(s: str) -> tuple[list[str], str, set[str]]:
 def fit_fonts(fig) -> None:
     """Make every text of *fig* drawable: a font fallback list for characters DejaVu Sans
     lacks, :data:`MARKER` for characters no installed font has (one warning per run naming
-    them). ASCII texts are left exactly as they are."""
+    them all: every label of the first figure that lacks a glyph, not only the first label).
+    ASCII texts are left exactly as they are."""
+    lost_here: set[str] = set()
     for t in fig.findobj(Text):
         s = t.get_text()
         if s.isascii():
@@ -193,11 +195,11 @@ def fit_fonts(fig) -> None:
             t.set_fontfamily(families)
         if lost:
             t.set_text(text)
-            new = sorted(lost - _warned)
-            if new and not _warned:
-                warnings.warn(
-                    "no installed font has the character(s) "
-                    + ", ".join(f"U+{ord(c):04X}" for c in new)
-                    + f" of a label; drawn as {MARKER} (install the Debian packages "
-                    "fonts-noto-core and fonts-noto-cjk for wide coverage)", stacklevel=2)
-            _warned.update(lost)
+            lost_here |= lost
+    if lost_here and not _warned:
+        warnings.warn(
+            "no installed font has the character(s) "
+            + ", ".join(f"U+{ord(c):04X}" for c in sorted(lost_here))
+            + f" of a label; drawn as {MARKER} (install the Debian packages "
+            "fonts-noto-core and fonts-noto-cjk for wide coverage)", stacklevel=2)
+    _warned.update(lost_here)
