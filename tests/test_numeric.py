@@ -309,3 +309,50 @@ def test_t_chi2_and_f_functions_are_bit_identical_to_scipy_stats(df):
     _same(nm.chi2_ppf(_P, df), stats.chi2.ppf(_P, df))
     for dfd in (1.0, 5.0, 60.0):
         _same(nm.f_sf(_X, df, dfd), stats.f.sf(_X, df, dfd))
+
+
+#: Arguments outside the support, non-positive and infinite degrees of freedom, nan: the
+#: special functions alone differ from scipy.stats here (chdtrc(0, 3) is 0, chi2.sf is nan;
+#: chdtrc(1, -1) is nan, chi2.sf is 1; fdtrc(2, inf, 0) is nan, f.sf is 1).
+_EDGE_X = [-np.inf, -1.0, 0.0, 1e-300, 0.5, 3.0, np.inf, np.nan]
+_EDGE_P = [-0.1, 0.0, 1e-300, 0.3, 1.0, 1.1, np.nan]
+_EDGE_DF = [-1.0, 0.0, 0.5, 1.0, 2.5, 30.0, np.inf, np.nan]
+
+
+@pytest.mark.parametrize("df", _EDGE_DF)
+def test_edges_of_the_support_and_of_the_degrees_of_freedom_match_scipy_stats(df):
+    x, p = np.array(_EDGE_X), np.array(_EDGE_P)
+    if not np.isinf(df):  # chi2 with infinite df: scipy.stats is not even self-consistent
+        _same(nm.chi2_sf(x, df), stats.chi2.sf(x, df))
+        _same(nm.chi2_cdf(x, df), stats.chi2.cdf(x, df))
+        _same(nm.chi2_ppf(p, df), stats.chi2.ppf(p, df))
+        for xi in _EDGE_X:  # scalars come back as floats, the same values
+            assert isinstance(nm.chi2_sf(xi, df), float)
+            _same(nm.chi2_sf(xi, df), stats.chi2.sf(xi, df))
+    _same(nm.t_ppf(p, df), stats.t.ppf(p, df))
+    for dfd in _EDGE_DF:
+        _same(nm.f_sf(x, df, dfd), stats.f.sf(x, df, dfd))
+    _same(nm.norm_cdf(x), stats.norm.cdf(x))
+    _same(nm.norm_sf(x), stats.norm.sf(x))
+    _same(nm.norm_ppf(p), stats.norm.ppf(p))
+    _same(nm.norm_isf(p), stats.norm.isf(p))
+
+
+@pytest.mark.parametrize("loc, scale", [(0.0, 1.0), (0.3, 2.5), (-1.0, 1e-3), (0.0, 1e4)])
+def test_normal_densities_are_bit_identical_to_scipy_stats(loc, scale):
+    x = np.concatenate([np.linspace(-40.0, 40.0, 801), _EDGE_X])
+    _same(nm.norm_pdf(x, loc, scale), stats.norm.pdf(x, loc, scale))
+    _same(nm.norm_logpdf(x, loc, scale), stats.norm.logpdf(x, loc, scale))
+    assert nm.norm_pdf(0.2, loc, scale) == stats.norm.pdf(0.2, loc, scale)
+    assert isinstance(nm.norm_logpdf(0.2, loc, scale), float)
+    _same(nm.norm_pdf(x), stats.norm.pdf(x))
+
+
+def test_clopper_pearson_quantiles_are_scipy_beta_ppf():
+    for n in (1, 2, 7, 50, 387, 1162):
+        for x in sorted({0, 1, n // 3, n - 1, n}):
+            for level in (0.9, 0.95, 0.99):
+                a = 1 - level
+                lo = 0.0 if x == 0 else float(stats.beta.ppf(a / 2, x, n - x + 1))
+                hi = 1.0 if x == n else float(stats.beta.ppf(1 - a / 2, x + 1, n - x))
+                assert nm.clopper_pearson(x, n, level) == (lo, hi), (x, n, level)

@@ -138,10 +138,31 @@ def p_two_sided(statistic, df=math.inf):
 # The normal, t, chi-squared and F functions the package needs, through the special functions
 # that scipy.stats' distributions call (scipy 1.17: norm -> ndtr/ndtri, t -> stdtr/stdtrit,
 # chi2 -> chdtr/chdtrc/gammaincinv, f -> fdtrc), so the values are bit-identical to
-# ``stats.norm.ppf`` etc. on valid arguments (``tests/test_numeric.py``) without importing
-# scipy.stats (about 0.8 s of start-up). Not every module uses them yet, so importing acu_meta
-# still imports scipy.stats today. Each returns a float for scalar input and an array
-# otherwise.
+# ``stats.norm.ppf`` etc. (``tests/test_numeric.py``, edges of the support and of the degrees
+# of freedom included) without importing scipy.stats (about 0.8 s of start-up, paid by every
+# CLI process). The package's modules call these, not scipy.stats; scipy.stats is imported
+# only where a test statistic needs it (Fisher's exact test, Kendall's tau past
+# KENDALL_PAIRS_MAX) and in the Bayesian integrators' references in the tests. The CLI's pool,
+# forest and bayes commands do not import it (``tests/cli/test_lazy_imports.py``). Each
+# returns a float for scalar input and an array otherwise.
+
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def norm_pdf(x, loc=0.0, scale=1.0):
+    """``stats.norm.pdf(x, loc, scale)``, the same operations in the same order (scipy's
+    ``_norm_pdf`` of the standardised argument, divided by *scale*); *scale* > 0."""
+    z = (np.asarray(x, dtype=float) - loc) / scale
+    return _out(np.exp(-z ** 2 / 2.0) / _SQRT_2PI / scale)
+
+
+def norm_logpdf(x, loc=0.0, scale=1.0):
+    """``stats.norm.logpdf(x, loc, scale)``, the same operations in the same order; *scale*
+    > 0."""
+    z = (np.asarray(x, dtype=float) - loc) / scale
+    return _out((-z ** 2 / 2.0 - _LOG_SQRT_2PI) - np.log(scale))
 
 
 def norm_cdf(x):
@@ -164,33 +185,50 @@ def norm_isf(p):
     return _out(-special.ndtri(np.asarray(p, dtype=float)))
 
 
+def _df_ok(*dfs):
+    """True where every degrees-of-freedom argument is positive (scipy.stats' support: it
+    returns nan for ``df <= 0``, where the special functions return a number)."""
+    ok = True
+    for df in dfs:
+        ok = ok & (df > 0)
+    return ok
+
+
 def t_ppf(p, df):
     """``stats.t.ppf`` (finite *df*); ``-inf`` at ``p = 0``, where ``stdtrit`` gives ``inf``."""
-    p = np.asarray(p, dtype=float)
-    q = special.stdtrit(np.asarray(df, dtype=float), p)
-    return _out(np.where(p == 0, -np.inf, q))
+    p, df = np.asarray(p, dtype=float), np.asarray(df, dtype=float)
+    q = special.stdtrit(df, p)
+    return _out(np.where(_df_ok(df), np.where(p == 0, -np.inf, q), np.nan))
 
 
 def chi2_sf(q, df):
-    """Upper tail of the chi-squared distribution (``stats.chi2.sf``; vectorized)."""
-    return _out(special.chdtrc(np.asarray(df, dtype=float), np.asarray(q, dtype=float)))
+    """Upper tail of the chi-squared distribution (``stats.chi2.sf``; vectorized; 1 below
+    the support, nan for ``df <= 0``, as scipy.stats)."""
+    q, df = np.asarray(q, dtype=float), np.asarray(df, dtype=float)
+    out = np.where(q < 0, 1.0, special.chdtrc(df, np.maximum(q, 0.0)))
+    return _out(np.where(_df_ok(df) | np.isnan(q), np.where(np.isnan(q), np.nan, out), np.nan))
 
 
 def chi2_cdf(q, df):
-    """``stats.chi2.cdf``."""
-    return _out(special.chdtr(np.asarray(df, dtype=float), np.asarray(q, dtype=float)))
+    """``stats.chi2.cdf`` (0 below the support, nan for ``df <= 0``)."""
+    q, df = np.asarray(q, dtype=float), np.asarray(df, dtype=float)
+    out = np.where(q < 0, 0.0, special.chdtr(df, np.maximum(q, 0.0)))
+    return _out(np.where(_df_ok(df) | np.isnan(q), np.where(np.isnan(q), np.nan, out), np.nan))
 
 
 def chi2_ppf(p, df):
-    """``stats.chi2.ppf``: ``2 gammaincinv(df / 2, p)``."""
-    return _out(2 * special.gammaincinv(np.asarray(df, dtype=float) / 2,
-                                        np.asarray(p, dtype=float)))
+    """``stats.chi2.ppf``: ``2 gammaincinv(df / 2, p)`` (nan for ``df <= 0``)."""
+    p, df = np.asarray(p, dtype=float), np.asarray(df, dtype=float)
+    return _out(np.where(_df_ok(df), 2 * special.gammaincinv(df / 2, p), np.nan))
 
 
 def f_sf(x, dfn, dfd):
-    """``stats.f.sf``: the complemented F distribution ``fdtrc`` (not ``1 - fdtr``)."""
-    return _out(special.fdtrc(np.asarray(dfn, dtype=float), np.asarray(dfd, dtype=float),
-                              np.asarray(x, dtype=float)))
+    """``stats.f.sf``: the complemented F distribution ``fdtrc`` (not ``1 - fdtr``); 1 at and
+    below 0, nan for non-positive degrees of freedom, as scipy.stats."""
+    x = np.asarray(x, dtype=float)
+    dfn, dfd = np.asarray(dfn, dtype=float), np.asarray(dfd, dtype=float)
+    out = np.where(x <= 0, 1.0, special.fdtrc(dfn, dfd, np.maximum(x, 0.0)))
+    return _out(np.where(_df_ok(dfn, dfd) & ~np.isnan(x), out, np.nan))
 
 
 # ---------------------------------------------------------------------- heterogeneity
@@ -241,13 +279,13 @@ def h2_from_tau2(tau2, vt):
 def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Exact (Clopper-Pearson) interval for a binomial proportion x/n, as a fraction.
 
-    Beta-quantile form; agrees with R's ``binom.test(x, n)$conf.int``.
+    Beta-quantile form; agrees with R's ``binom.test(x, n)$conf.int``. The quantiles are
+    ``special.betaincinv``, equal to ``stats.beta.ppf`` bit for bit
+    (``tests/test_numeric.py::test_clopper_pearson_quantiles_are_scipy_beta_ppf``).
     """
     a = 1.0 - _fraction(level)
-    from scipy import stats  # beta quantiles: only here, so importing acu_meta stays light
-
-    lo = 0.0 if x == 0 else float(stats.beta.ppf(a / 2, x, n - x + 1))
-    hi = 1.0 if x == n else float(stats.beta.ppf(1 - a / 2, x + 1, n - x))
+    lo = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, a / 2))
+    hi = 1.0 if x == n else float(special.betaincinv(x + 1, n - x, 1 - a / 2))
     return lo, hi
 
 

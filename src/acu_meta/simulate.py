@@ -45,8 +45,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import numeric
 from .models import _bayes_priors as priors
 from .models.bayes_batch import bayes_many
 from .numeric import hedges_j
@@ -242,7 +242,7 @@ def _coverage_rows(ci_low, ci_high, pi_low, pi_high, converged, label, k, cells,
     with np.errstate(divide="ignore", invalid="ignore"):
         pi_cov = np.where(
             taus > 0,
-            stats.norm.cdf((pi_high - mus) / taus) - stats.norm.cdf((pi_low - mus) / taus),
+            numeric.norm_cdf((pi_high - mus) / taus) - numeric.norm_cdf((pi_low - mus) / taus),
             ((pi_low <= mus) & (mus <= pi_high)).astype(float),
         )
     rows = []

@@ -4,6 +4,9 @@ benchmarks/bench_goals.py, this test checks the cause)."""
 
 import subprocess
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
 
 HEAVY = ("scipy", "pandas", "matplotlib", "numba", "statsmodels")
 
@@ -42,3 +45,24 @@ def test_a_command_still_gets_its_choices():
     assert list(method.choices) == list(cli.POOL_METHODS) and "REML" in method.choices
     # a command not asked for is a one-line stub
     assert not any(a.dest == "method" for a in sub.choices["network"]._actions)
+
+
+def test_commands_do_not_import_scipy_stats(tmp_path):
+    """The distribution functions come from scipy.special through acu_meta.numeric, so the
+    CLI's everyday commands skip scipy.stats' start-up (about 0.8 s a process, issue #11).
+    One process runs them in turn; the probe prints which had imported it by then."""
+    bcg = REPO / "examples" / "bcg.csv"
+    runs = [["pool", str(bcg), "--measure", "RR"],
+            ["pool", str(bcg), "--measure", "RR", "--method", "DL", "--json"],
+            ["forest", str(bcg), "--measure", "RR", "-o", str(tmp_path / "f.png")],
+            ["bayes", str(bcg), "--measure", "RR", "--tau-prior", "half-normal:0.5"],
+            ["check-data"]]
+    body = ("from acu_meta import cli\nloaded = []\n"
+            f"for args in {runs!r}:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        assert cli.main(args) == 0, args\n"
+            "    loaded.append('scipy.stats' in sys.modules)\n"
+            "print(loaded)")
+    out = subprocess.run([sys.executable, "-c", PROBE.format(body=body, heavy=HEAVY)],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.splitlines()[0] == str([False] * len(runs)), out.stdout

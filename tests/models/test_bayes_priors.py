@@ -95,6 +95,28 @@ def test_bad_spec_is_one_clear_line(spec):
     assert "\n" not in msg and msg.startswith("bad tau prior")
 
 
+_EDGES = np.concatenate([np.linspace(-3.0, 8.0, 1001),
+                         [0.0, 2.5, 5.0, 1e-300, 5.0000001, np.inf, -np.inf, np.nan]])
+
+
+@pytest.mark.parametrize("lower, upper", [(0.0, 5.0), (0.0, 2.5), (0.1, 0.7), (0.0, 1e-3)])
+def test_uniform_prior_is_scipy_uniform_bit_for_bit(lower, upper):
+    """The closed form replaces ``stats.uniform(a, b - a).logpdf`` (scipy.stats is not
+    imported by the engine): closed interval, nan in, nan out."""
+    tau = _EDGES[_EDGES >= 0]
+    np.testing.assert_array_equal(P.uniform(upper, lower).logpdf(tau),
+                                  stats.uniform(lower, upper - lower).logpdf(tau))
+    np.testing.assert_array_equal(P._uniform_logpdf(lower, upper)(_EDGES),
+                                  stats.uniform(lower, upper - lower).logpdf(_EDGES))
+
+
+@pytest.mark.parametrize("mean, sd", [(0.0, 1.0), (0.3, 2.5), (-1.0, 1e-3), (0.0, 1e4)])
+def test_normal_mu_prior_is_scipy_norm_bit_for_bit(mean, sd):
+    prior = P.parse_mu_prior(f"normal:{mean!r},{sd!r}")
+    np.testing.assert_array_equal(prior.logpdf(_EDGES), stats.norm.logpdf(_EDGES, mean, sd))
+    assert prior.logpdf(0.2) == stats.norm.logpdf(0.2, mean, sd)
+
+
 def test_parse_mu_prior():
     assert not P.parse_mu_prior(None).proper
     assert not P.parse_mu_prior("flat").proper

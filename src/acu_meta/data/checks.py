@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import numeric
 from ..numeric import Z975, clopper_pearson, i2_from_q, pool_iv, se_from_ci, wald, wilson
 from ._tables import decimals
 from .derived import attainable_counts, implied_denominators, rounding_interval
@@ -825,7 +825,7 @@ def _q_p(d: _Data, line: int, row: pd.Series, txt: pd.Series, found: list[Findin
     qp = _num(txt["q_p_printed"]) if txt["q_p_printed"] else None
     if not (txt["q"] and txt["q_df"] and qp is not None):
         return 0
-    p_rng = sorted(float(stats.chi2.sf(q, int(row.q_df))) for q in _iv(txt["q"]))
+    p_rng = sorted(float(numeric.chi2_sf(q, int(row.q_df))) for q in _iv(txt["q"]))
     if not _overlap((p_rng[0], p_rng[1]), _iv(txt["q_p_printed"].strip())):
         found.append(
             Finding(

@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .. import numeric
 from ..numeric import hedges_j
@@ -73,7 +72,7 @@ def from_p(estimate, p, log: bool = False):
         raise EffectSizeError("P values must lie strictly between 0 and 1")
     if log:
         est = np.log(est)
-    se = np.abs(est) / stats.norm.isf(p / 2)
+    se = np.abs(est) / numeric.norm_isf(p / 2)
     return est, se**2
 
 
@@ -97,11 +96,11 @@ class MeanSD:
 
 
 def _xi(n):
-    return 2 * stats.norm.ppf((n - 0.375) / (n + 0.25))
+    return 2 * numeric.norm_ppf((n - 0.375) / (n + 0.25))
 
 
 def _eta(n):
-    return 2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    return 2 * numeric.norm_ppf((0.75 * n - 0.125) / (n + 0.25))
 
 
 def _s1(n, median, a, b, luo: bool) -> tuple[float, float]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from .. import numeric
 from ..numeric import z_crit
@@ -126,4 +126,5 @@ def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Two-sided Fisher exact test P (sum of tables no more likely than the observed, as R's
     fisher.test and scipy)."""
     table = np.array([[x1, n1 - x1], [x2, n2 - x2]])
-    return float(stats.fisher_exact(table, alternative="two-sided").pvalue)
+    from scipy.stats import fisher_exact  # loads scipy.stats on first use only
+    return float(fisher_exact(table, alternative="two-sided").pvalue)

@@ -1,7 +1,9 @@
 """Prior distributions for the Bayesian random-effects engine (:mod:`acu_meta.models.bayes`).
 
 Heterogeneity (tau) priors are :class:`TauPrior` objects: a name, a vectorized log density on
-tau >= 0 built from ``scipy.stats`` distributions, and a ``proper`` flag. Families:
+tau >= 0 equal to the ``scipy.stats`` distribution named below (closed-form log densities, so
+scipy.stats is not imported; checked against it in ``tests/models/test_bayes_priors.py``), and
+a ``proper`` flag. Families:
 
 ===================  =======================================  ==================================
 CLI spec             density of tau                            scipy.stats
@@ -36,8 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
+from .. import numeric
 from ..errors import InputError
 
 __all__ = [
@@ -126,13 +129,6 @@ class TauPrior:
         return np.exp(self.logpdf(tau, sigma))
 
 
-def _frozen_logpdf(dist, shift: float = 0.0):
-    def f(tau):
-        with np.errstate(divide="ignore"):
-            return dist.logpdf(tau) + shift
-    return f
-
-
 # Closed-form log densities. The tau quadrature's CDF and quantiles call the prior thousands of
 # times on a few nodes each, where a frozen scipy.stats distribution's per-call overhead
 # (argument checks, ~0.5 ms) dominates; these are the same formulas as scipy's ``_logpdf``
@@ -140,6 +136,19 @@ def _frozen_logpdf(dist, shift: float = 0.0):
 _LOG_SQRT_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
 _LOG_2_OVER_PI = math.log(2.0 / math.pi)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _uniform_logpdf(a: float, b: float):
+    """``stats.uniform(a, b - a).logpdf``: ``-log(b - a)`` on the closed interval (tested on
+    the standardised argument, as scipy does), ``-inf`` outside."""
+    scale = b - a
+    log_scale = math.log(scale)
+
+    def f(tau):
+        x = (np.asarray(tau, dtype=float) - a) / scale
+        return np.where((x >= 0) & (x <= 1), 0.0 - log_scale,
+                        np.where(np.isnan(x), np.nan, -np.inf))
+    return f
 
 
 def _t_log_const(df: float) -> float:
@@ -232,9 +241,8 @@ def uniform(upper: float, lower: float = 0.0) -> TauPrior:
     a = float(lower)
     if not (0 <= a < b):
         raise InputError(f"uniform prior needs 0 <= lower < upper, got {a:g}, {b:g}")
-    dist = stats.uniform(a, b - a)
     return TauPrior(f"uniform({a:g}, {b:g})", True, "uniform", {"lower": a, "upper": b},
-                    upper=b, _logpdf=_frozen_logpdf(dist))
+                    upper=b, _logpdf=_uniform_logpdf(a, b))
 
 
 def log_normal_tau2(mu: float, sigma: float, name: str | None = None) -> TauPrior:
@@ -339,7 +347,7 @@ class MuPrior:
     def logpdf(self, mu):
         if not self.proper:
             return np.zeros_like(np.asarray(mu, dtype=float))
-        return stats.norm.logpdf(mu, self.mean, self.sd)
+        return numeric.norm_logpdf(mu, self.mean, self.sd)
 
     def pdf(self, mu):
         return np.exp(self.logpdf(mu))

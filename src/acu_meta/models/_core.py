@@ -36,8 +36,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from .. import numeric
 from ..errors import ModelError
 from ..numeric import h2_from_q, h2_from_tau2, i2_from_q, i2_from_tau2
 from . import registry
@@ -97,7 +97,7 @@ def q_profile_ci(y, v, X, level: float) -> tuple[float, float]:
     alpha = 1 - level
     scale = scale_of(y, v)
     out = []
-    for crit in (stats.chi2.ppf(1 - alpha / 2, k - p), stats.chi2.ppf(alpha / 2, k - p)):
+    for crit in (numeric.chi2_ppf(1 - alpha / 2, k - p), numeric.chi2_ppf(alpha / 2, k - p)):
         def f(t, crit=crit):
             return qgen(t, y, v, X) - crit
         out.append(decreasing_root(f, scale)[0])
@@ -145,7 +145,7 @@ def _heterogeneity(est: registry.Tau2Estimator, t2: float, y, v, X):
     F0 = weighted_fits(y, X, 1.0 / v)
     QE = float(F0.rss[0])
     QE_df = k - p
-    QE_p = float(stats.chi2.sf(QE, QE_df)) if QE_df > 0 else np.nan
+    QE_p = float(numeric.chi2_sf(QE, QE_df)) if QE_df > 0 else np.nan
     vt = _typical_variance(F0, X) if QE_df > 0 else np.nan
     if est.kind == "fixed":
         I2, H2 = i2_from_q(QE, QE_df), h2_from_q(QE, QE_df)

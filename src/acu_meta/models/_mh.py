@@ -35,8 +35,8 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from .. import numeric
 from ..effects.escalc import escalc
 from ..errors import ModelError
 from ..numeric import h2_from_q, i2_from_q
@@ -90,7 +90,7 @@ def _q_around(y, v, beta: float) -> float:
 def _het(Q: float, k_yi: int) -> tuple[float, float, float]:
     """p of the Q test on k_yi - 1 df, I2 and H2 from Q (metafor: 1, 0, 1 for one study)."""
     if k_yi > 1:
-        return float(stats.chi2.sf(Q, k_yi - 1)), i2_from_q(Q, k_yi - 1), h2_from_q(Q, k_yi - 1)
+        return float(numeric.chi2_sf(Q, k_yi - 1)), i2_from_q(Q, k_yi - 1), h2_from_q(Q, k_yi - 1)
     return 1.0, 0.0, 1.0
 
 
@@ -130,7 +130,7 @@ def _chi2_1(num: float, den: float, correct: bool) -> tuple[float, float]:
     if not den > 0:
         return np.nan, np.nan
     x = float((abs(num) - 0.5 * correct) ** 2 / den)
-    return x, float(stats.chi2.sf(x, 1))
+    return x, float(numeric.chi2_sf(x, 1))
 
 
 def breslow_day(psi: float, a, n1, n2, m1) -> tuple[float, float, float, float, int]:
@@ -157,7 +157,7 @@ def breslow_day(psi: float, a, n1, n2, m1) -> tuple[float, float, float, float, 
     bd = max(0.0, float(np.sum(dev**2 / var_a)))
     ta = max(0.0, bd - float(np.sum(dev)) ** 2 / float(np.sum(var_a))) if k else 0.0
     if k > 1:
-        return bd, float(stats.chi2.sf(bd, k - 1)), ta, float(stats.chi2.sf(ta, k - 1)), k
+        return bd, float(numeric.chi2_sf(bd, k - 1)), ta, float(numeric.chi2_sf(ta, k - 1)), k
     return bd, np.nan, ta, np.nan, k
 
 

@@ -43,8 +43,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
+from .. import numeric
 from ..errors import InputError, ModelError
 from . import _bayes_priors as priors
 from ._bayes_priors import MuPrior, TauPrior
@@ -313,7 +314,7 @@ class BayesMeta:
         """Joint posterior density p(tau, mu | y) (vectorized, broadcasting)."""
         tau = np.asarray(tau, dtype=float)
         m, s = _cond_mu(tau, self.y, self._s2(), self.mu_prior)
-        return self._rule.density(tau) * stats.norm.pdf(mu, m, s)
+        return self._rule.density(tau) * numeric.norm_pdf(mu, m, s)
 
     def dprior(self, tau):
         """Prior density of tau (for the Jeffreys prior: up to its arbitrary constant)."""

@@ -47,8 +47,8 @@ from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
+from .. import numeric
 from ..effects.escalc import escalc
 from ..errors import InputError, ModelError
 from ..numeric import p_two_sided, pool_iv
@@ -446,7 +446,7 @@ def fit_network(c: Contrasts, order: list[str], method: str = "REML",
 
 
 def chi2_p(q: float, df: int) -> float:
-    return float(stats.chi2.sf(q, df)) if df > 0 else float("nan")
+    return float(numeric.chi2_sf(q, df)) if df > 0 else float("nan")
 
 
 # ------------------------------------------------------------------------------ direct vs indirect

@@ -35,8 +35,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from .. import numeric
 from ..errors import ModelError
 from ..numeric import Z975, p_two_sided, pool_iv
 from ..numeric import crit as _crit
@@ -142,7 +142,7 @@ def refits(Y, V, method: str, hksj: bool, level: float) -> list[Refit]:
         at = (df == d) & ~np.isnan(stat)
         p[at] = p_two_sided(stat[at], float(d))
         crit[df == d] = _crit(level, float(d))
-    q_p = stats.chi2.sf(b.QE, np.maximum(b.k - 1, 1))
+    q_p = numeric.chi2_sf(b.QE, np.maximum(b.k - 1, 1))
     out = []
     for i in range(len(Y)):
         k = int(b.k[i])
@@ -267,7 +267,7 @@ def _influence_flags(out: dict, hat: np.ndarray, k: int, p: int):
     """metafor's influence flag and the |rstudent| > qnorm(0.975) outlier flag."""
     with np.errstate(invalid="ignore"):
         infl = ((np.abs(out["dffits"]) > 3 * math.sqrt(p / (k - p)))
-                | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
+                | (numeric.chi2_cdf(out["cook_d"], p) > 0.5)
                 | (hat > 3 * p / k)
                 | (np.abs(out["dfbs"]) > 1))
         return infl & ~np.isnan(out["dffits"]), np.abs(out["rstudent"]) > Z975
@@ -382,7 +382,8 @@ KENDALL_EXACT_MAX = 500
 def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float:
     n = len(x)
     if n > KENDALL_PAIRS_MAX:
-        return float(stats.kendalltau(x, y).statistic)
+        from scipy.stats import kendalltau  # loads scipy.stats on first use only
+        return float(kendalltau(x, y).statistic)
     iu = np.triu_indices(n, 1)
     dx = np.sign(x[:, None] - x[None, :])[iu]
     dy = np.sign(y[:, None] - y[None, :])[iu]
@@ -452,7 +453,7 @@ def kendall_test(x, y, exact: bool = True) -> tuple[float, float, float, bool]:
     var_s = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + (
         v2 / (9 * n * (n - 1) * (n - 2)) if n > 2 else 0.0)
     z = s / math.sqrt(var_s)
-    p = 2 * min(stats.norm.cdf(z), stats.norm.sf(z))
+    p = 2 * min(numeric.norm_cdf(z), numeric.norm_sf(z))
     return tau, z, float(p), False
 
 
@@ -751,7 +752,7 @@ def _fsn_rosenthal(y, v, alpha: float, test: str) -> tuple[float, float]:
     zi = y / np.sqrt(v)
     if test.capitalize() == "Stouffer":
         zavg = abs(float(np.sum(zi))) / math.sqrt(k)
-        return max(0.0, k * (zavg / stats.norm.isf(alpha)) ** 2 - k), float(stats.norm.sf(zavg))
+        return max(0.0, k * (zavg / numeric.norm_isf(alpha)) ** 2 - k), float(numeric.norm_sf(zavg))
     if test.capitalize() != "Fisher":
         raise ValueError("test must be 'Stouffer' or 'Fisher'")
     # metafor's .fsn.fisher: the N added studies enter as rep(0.5, N), which R truncates to
@@ -759,13 +760,13 @@ def _fsn_rosenthal(y, v, alpha: float, test: str) -> tuple[float, float]:
     # roots, so the root found depends on the search path. metafor takes uniroot(interval =
     # c(0, 1000), extendInt = "upX") with its default tolerance; R's zeroin is reproduced step
     # by step (_r_zeroin) to land on the same root.
-    logp = float(np.sum(np.log(stats.norm.sf(np.abs(zi)))))
+    logp = float(np.sum(np.log(numeric.norm_sf(np.abs(zi)))))
 
     def fisher(n):
         x2 = -2 * (logp + math.floor(n) * math.log(0.5))
-        return float(stats.chi2.sf(x2, 2 * (k + n))) - alpha
+        return float(numeric.chi2_sf(x2, 2 * (k + n))) - alpha
 
-    pval = float(stats.chi2.sf(-2 * logp, 2 * k))
+    pval = float(numeric.chi2_sf(-2 * logp, 2 * k))
     return (0.0 if pval >= alpha else _r_uniroot_up(fisher, 0.0, 1000.0)), pval
 
 
@@ -784,7 +785,7 @@ def _fsn_rosenberg(y, v, alpha: float) -> tuple[float, float, float]:
     """Rosenberg's N, the p-value of the fixed-effect estimate and that estimate."""
     fe = pool_iv(y, v)
     w = 1.0 / v
-    wp = (float(np.sum(w * y)) / stats.norm.isf(alpha / 2)) ** 2 - float(np.sum(w))
+    wp = (float(np.sum(w * y)) / numeric.norm_isf(alpha / 2)) ** 2 - float(np.sum(w))
     return max(0.0, len(y) * wp / float(np.sum(w))), p_two_sided(fe.estimate / fe.se), fe.estimate
 
 

@@ -56,7 +56,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import numeric
 from ..effects.escalc import (
@@ -712,7 +711,7 @@ def _heterogeneity(st: _Studies, fitted: _Fitted, prof: Profile, level: float) -
     Q, Q_p = f.QE, f.QE_p
     if fitted.q_mh is not None:
         Q = fitted.q_mh
-        Q_p = float(stats.chi2.sf(Q, k - 1)) if k > 1 else math.nan
+        Q_p = float(numeric.chi2_sf(Q, k - 1)) if k > 1 else math.nan
     I2, H2 = f.I2, f.H2
     if prof.i2_from_q:
         # RevMan 5 / meta: H = max(1, sqrt(Q / df)), so H2 >= 1 as I2 = 1 - 1 / H2 >= 0

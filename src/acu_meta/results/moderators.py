@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import numeric
 from ..effects.escalc import EffectSizes
@@ -374,9 +373,9 @@ def metareg(
         QM = wald(rf, btt)
         if hksj:
             QM = QM / m
-            QM_p = float(stats.f.sf(QM, m, k - p))
+            QM_p = float(numeric.f_sf(QM, m, k - p))
         else:
-            QM_p = float(stats.chi2.sf(QM, m))
+            QM_p = float(numeric.chi2_sf(QM, m))
     else:
         QM, QM_p = math.nan, math.nan
     df2 = float(k - p) if hksj else math.inf
@@ -542,5 +541,5 @@ def subgroups(
         b = np.array([r.estimate for r in per.values()])
         Qb = numeric.pool_iv(b, np.array([r.se for r in per.values()]) ** 2).Q
         dfb = len(b) - 1
-        pb = float(stats.chi2.sf(Qb, dfb)) if dfb > 0 else math.nan
+        pb = float(numeric.chi2_sf(Qb, dfb)) if dfb > 0 else math.nan
     return SubgroupResult(per, overall, Qb, dfb, pb, common_tau2, common, tuple(labels))

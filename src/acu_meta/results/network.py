@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import numeric
 from ..models import network as engine
 from ..models import registry
 from ..models.network import (
@@ -145,7 +145,7 @@ class NetworkResult:
                     continue
                 cmp = self.compare(a, b)
                 d, se = cmp.estimate, cmp.se
-                ps.append(float(stats.norm.cdf(sign * d / se)) if se > 0 else 0.5)
+                ps.append(float(numeric.norm_cdf(sign * d / se)) if se > 0 else 0.5)
             out[a] = float(np.mean(ps))
         return out
 

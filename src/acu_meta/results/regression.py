@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import numeric
 from ..errors import InputError
 from ..models import metareg as core
 from ._format import fmt, fmt_p, html_table
@@ -240,10 +240,10 @@ def wald_test(res, btt=None) -> WaldTest:
     if res.test == "t":
         q = q / m
         df2 = float(res.k - len(res.names))
-        p = float(stats.f.sf(q, m, df2))
+        p = float(numeric.f_sf(q, m, df2))
         kind = "F"
     else:
-        df2, p, kind = math.inf, float(stats.chi2.sf(q, m)), "chi2"
+        df2, p, kind = math.inf, float(numeric.chi2_sf(q, m)), "chi2"
     return WaldTest(tuple(res.names[i] for i in pos), float(q), m, df2, p, kind)
 
 
@@ -273,7 +273,7 @@ def likelihood_ratio_test(full, reduced) -> LikelihoodRatioTest:
            else 0.0))
     return LikelihoodRatioTest(
         full.method, sf.parms, sr.parms, sf.ll, sr.ll, sf.AIC, sr.AIC, sf.BIC, sr.BIC, lrt, df,
-        float(stats.chi2.sf(lrt, df)), full.QE, reduced.QE, full.tau2, reduced.tau2, r2)
+        float(numeric.chi2_sf(lrt, df)), full.QE, reduced.QE, full.tau2, reduced.tau2, r2)
 
 
 def _same_fixed(a, b) -> bool:

@@ -52,7 +52,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import numeric
 from ..effects.escalc import MEASURE_LABELS
@@ -471,7 +470,7 @@ def influence(result: MetaResult) -> InfluenceResult:
         tau2_del=o["tau2_del"], QE_del=o["QE_del"], hat=o["hat"], weight=o["weight"],
         dfbs=o["dfbs"], influential=np.asarray(o["influential"], bool),
         outlier=np.asarray(o["outlier"], bool), tau2=float(o["tau2"]), QE=float(o["QE"]),
-        dffits_limit=3 * math.sqrt(1 / (k - 1)), cook_limit=float(stats.chi2.ppf(0.5, 1)),
+        dffits_limit=3 * math.sqrt(1 / (k - 1)), cook_limit=float(numeric.chi2_ppf(0.5, 1)),
         hat_limit=3 / k, rstudent_limit=numeric.Z975, notes=inp.notes,
     )
 
