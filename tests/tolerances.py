@@ -183,3 +183,11 @@ MC_SE = 4.0
 #: by the pixel rounding of the axes edge. 0.03 in leaves room for both, far below a column
 #: gap (0.12 in) and the empty gap of the old layout beside short labels (0.51 in).
 TEXT_WIDTH_IN = 0.03
+
+#: The exact Bayesian engine against brute-force integration of the joint posterior
+#: (tests/_brute.py): posterior means and sds (absolute), and a quantile q checked through the
+#: brute-force CDF, |F(q) - p| / density(q), its distance to the brute-force quantile to first
+#: order. The engine's tau rule is built to 1e-11 (relative) and the brute force agrees with
+#: nested adaptive quadrature to 1e-14; 1e-6 leaves room for the engine's mixture quantiles
+#: (Brent, tolerance 1e-15 times the bulk's scale) and catches a wrong formula by far.
+BRUTE_FORCE = 1e-6

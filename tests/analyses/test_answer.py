@@ -11,9 +11,10 @@ Second routes:
   formulas, with tau2 from a direct maximization of the restricted likelihood
   (scipy.optimize, not the package's root finder);
 * Bayesian rows: the joint posterior p(mu, tau | y) ~ p(tau) prod N(y_i | mu, v_i + tau^2)
-  integrated by nested ``scipy.integrate.quad`` (mu inside, log tau outside); a quantile q of
-  the table is checked through the brute-force CDF, |F(q) - p| / f(q) (the distance to the
-  brute-force quantile to first order) below ``BRUTE_FORCE_QUANTILE``;
+  integrated on a Gauss-Legendre grid over (log tau, mu) that checks itself against a coarser
+  rule (``tests/_brute.py``); a quantile q of the table is checked through the brute-force
+  CDF, |F(q) - p| / f(q) (the distance to the brute-force quantile to first order) below
+  ``BRUTE_FORCE`` (tests/tolerances.py);
 * network rows: GLS written out with tau2 from a direct REML maximization; the Bayesian
   network by quadrature over tau of the conditional normal posterior of the basic parameters
   (an independent implementation of the common-tau model, correlation 1/2);
@@ -38,9 +39,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _brute import JointPosterior
 from _helpers import fixture_json
 from scipy import integrate, optimize, special, stats
-from tolerances import CLOSED_FORM, ITERATIVE, SAME_ENGINE, SECOND_ROUTE, half_unit
+from tolerances import BRUTE_FORCE, CLOSED_FORM, ITERATIVE, SAME_ENGINE, SECOND_ROUTE, half_unit
 
 from acu_meta import data
 from acu_meta.analyses import answer, three_arm
@@ -50,10 +52,10 @@ from acu_meta.results import MethodTable
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: Brute-force quantiles: nested quad at relative accuracy 1e-10, the engine at 1e-11; the
-#: first-order distance |F(q) - p| / f(q) stays below 1e-7 for a correct quantile, while a
-#: wrong prior scale or likelihood moves a 95% limit by more than 1e-3.
-BRUTE_FORCE_QUANTILE = 1e-6
+#: Brute-force quantiles (tolerances.BRUTE_FORCE): the first-order distance |F(q) - p| / f(q)
+#: stays below 1e-7 for a correct quantile, while a wrong prior scale or likelihood moves a 95%
+#: limit by more than 1e-3.
+BRUTE_FORCE_QUANTILE = BRUTE_FORCE
 
 
 @pytest.fixture(scope="module")
@@ -189,56 +191,6 @@ def test_hksj_rows_against_metafor_adhoc_fixture(tables, comp):
 
 # ----------------------------------------------------------------------------- Bayesian
 
-class _Brute:
-    """Nested quad over the joint posterior, mu inner (substituted mu = c + w z), log tau
-    outer."""
-
-    def __init__(self, y, v, prior):
-        self.y, self.v, self.prior = y, v, prior
-        self.s = np.sqrt(v)
-        self.c = 0.0
-        self.Z = self.cdf_mass(math.inf)
-
-    def _inner(self, t, mu_hi, density_at=None):
-        tau = math.exp(t)
-        var = self.v + tau * tau
-        lp = float(self.prior.logpdf(np.array(tau), self.s))
-        if lp == -math.inf:
-            return 0.0
-        const = lp - 0.5 * float(np.sum(np.log(2 * math.pi * var)))
-        if density_at is not None:
-            r = self.y - density_at
-            return math.exp(const - 0.5 * float(r @ (r / var))) * tau
-        centre, w = float(np.mean(self.y)), float(np.max(self.s)) + tau
-
-        def f(z):
-            r = self.y - (centre + w * z)
-            return math.exp(const - 0.5 * float(r @ (r / var)))
-
-        opts = dict(epsabs=0, epsrel=1e-10, limit=400)
-        z_hi = (mu_hi - centre) / w
-        if z_hi > 0:
-            val = integrate.quad(f, -np.inf, 0.0, **opts)[0] + (
-                integrate.quad(f, 0.0, z_hi, **opts)[0] if math.isfinite(z_hi)
-                else integrate.quad(f, 0.0, np.inf, **opts)[0])
-        else:
-            val = integrate.quad(f, -np.inf, z_hi, **opts)[0]
-        return val * w * tau
-
-    def _outer(self, g):
-        return integrate.quad(g, -40.0, 12.0, points=list(np.linspace(-10.0, 3.0, 8)),
-                              epsabs=0, epsrel=1e-10, limit=400)[0]
-
-    def cdf_mass(self, q):
-        return self._outer(lambda t: self._inner(t, q))
-
-    def cdf(self, q):
-        return self.cdf_mass(q) / self.Z
-
-    def pdf(self, q):
-        return self._outer(lambda t: self._inner(t, q, density_at=q)) / self.Z
-
-
 @pytest.mark.parametrize("comp", three_arm.COMPARISONS)
 def test_bayesian_rows_by_brute_force_quadrature(tables, comp):
     """Posterior median and central 95% limits of mu under each prior of the table."""
@@ -246,10 +198,10 @@ def test_bayesian_rows_by_brute_force_quadrature(tables, comp):
     t = tables[comp]
     for label, spec, _ in answer.BAYES_PRIORS:
         prior = P.parse_tau_prior(spec)
-        b = _Brute(y, v, prior)
+        b = JointPosterior(y, np.sqrt(v), prior)  # flat mu prior
         r = t.row(label)
         for q, p in ((r.ci_low, 0.025), (r.estimate, 0.5), (r.ci_high, 0.975)):
-            dist = abs(b.cdf(q) - p) / b.pdf(q)
+            dist = abs(b.cdf_mu(q) - p) / b.pdf_mu(q)
             assert dist < BRUTE_FORCE_QUANTILE, (comp, label, p, dist)
 
 

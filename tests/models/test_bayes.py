@@ -2,25 +2,26 @@
 bayesmeta 3.4, Röver 2020's printed Crins et al. (2014) example, and its own properties.
 
 Brute force: the joint posterior p(mu, tau | y) ∝ p(mu) p(tau) prod N(y_i | mu, s_i^2 + tau^2)
-(Röver 2020 eq. 9, the likelihood with mu NOT integrated out) is integrated with nested
-``scipy.integrate.quad`` (mu inside, log tau outside), relative tolerance 1e-11. A quantile q of
-the engine is checked through the brute-force CDF: |F_brute(q) - p| / density(q) is the
-distance to the brute-force quantile to first order.
+(Röver 2020 eq. 9, the likelihood with mu NOT integrated out) is integrated on a tensor-product
+Gauss-Legendre grid over (log tau, mu) that checks itself against a coarser rule
+(``tests/_brute.py``). A quantile q of the engine is checked through the brute-force CDF:
+|F_brute(q) - p| / density(q) is the distance to the brute-force quantile to first order.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _brute import JointPosterior
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
+from tolerances import BRUTE_FORCE
 
 from acu_meta.effects.escalc import escalc
 from acu_meta.errors import InputError, ModelError
@@ -30,8 +31,7 @@ from acu_meta.models.bayes import bayes_meta
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bayesmeta_reference.json"
 
-#: brute-force agreement required for quantiles (first-order distance), means and sds.
-BRUTE_TOL = 1e-6
+BRUTE_TOL = BRUTE_FORCE
 
 # ---------------------------------------------------------------------- data
 
@@ -58,74 +58,7 @@ def k30():
 # ---------------------------------------------------------------------- brute force
 
 
-class Brute:
-    """Nested scipy quad over the joint posterior (mu inner, t = log tau outer)."""
-
-    def __init__(self, y, s, tau_prior, mu_prior):
-        self.y, self.s, self.tp, self.mp = y, s, tau_prior, mu_prior
-        self.c = 0.0
-        self.c = self._logjoint(float(np.mean(y)), float(np.median(s)))
-        self.Z = self.integral(lambda m, t: 1.0)
-
-    def _logjoint(self, mu, tau):
-        v = self.s**2 + tau**2
-        lp = float(self.tp.logpdf(np.array(tau), self.s))
-        lm = float(self.mp.logpdf(np.array(mu)))
-        return lp + lm + float(np.sum(stats.norm.logpdf(self.y, mu, np.sqrt(v)))) - self.c
-
-    def integral(self, g, mu_hi=None, tau_hi=None):
-        """Integral of g(mu, tau) times the joint posterior (up to exp(c)); mu is substituted
-        as mu = centre + w z with w = max(s) + tau (wider than mu's conditional spread), so
-        the infinite mu range is covered at every tau."""
-        opts = dict(epsabs=0, epsrel=1e-10, limit=400)
-        y = self.y
-        pts = np.linspace(-40.0, 10.0, 11)  # outer breakpoints: the bulk of log tau
-        centre = float(np.mean(y))
-        mp = self.mp
-        # plain floats: the integrand runs ~10^6 times a test, where numpy's per-call overhead
-        # on k-vectors dominated
-        ys = [float(a) for a in y]
-        proper, pm, psd = mp.proper, float(mp.mean or 0.0), float(mp.sd or 1.0)
-        lc = math.log(psd * math.sqrt(2 * math.pi))
-
-        def inner(t):
-            tau = math.exp(t)
-            v = self.s**2 + tau * tau
-            const = (float(self.tp.logpdf(np.array(tau), self.s)) - self.c
-                     - 0.5 * float(np.sum(np.log(2 * math.pi * v))))
-            if const == -math.inf:
-                return 0.0
-            w = float(np.max(self.s)) + tau
-            iv = [1.0 / float(a) for a in v]
-
-            def f(z):
-                m = centre + w * z
-                q = 0.0
-                for yi, ivi in zip(ys, iv, strict=True):
-                    d = yi - m
-                    q += d * d * ivi
-                lm = (-0.5 * ((m - pm) / psd) ** 2 - lc) if proper else 0.0
-                return g(m, tau) * math.exp(const + lm - 0.5 * q)
-
-            z_hi = np.inf if mu_hi is None else (mu_hi - centre) / w
-            if z_hi > 0:
-                val = (integrate.quad(f, -np.inf, 0.0, **opts)[0]
-                       + integrate.quad(f, 0.0, z_hi, **opts)[0])
-            else:
-                val = integrate.quad(f, -np.inf, z_hi, **opts)[0]
-            return val * w * tau
-
-        t_hi = math.log(tau_hi) if tau_hi is not None else 150.0
-        if math.isfinite(self.tp.upper):
-            t_hi = min(t_hi, math.log(self.tp.upper))
-        inside = [p for p in pts if -150.0 < p < t_hi]
-        return integrate.quad(inner, -150.0, t_hi, points=inside or None, **opts)[0]
-
-    def E(self, g):
-        return self.integral(g) / self.Z
-
-    def log_marginal_likelihood(self):
-        return math.log(self.Z) + self.c
+Brute = JointPosterior  # tests/_brute.py: the joint posterior on a Gauss-Legendre grid
 
 
 CASES = {
@@ -170,8 +103,7 @@ def test_mu_against_brute_force(case):
         assert f.mu.sd == pytest.approx(sd, abs=BRUTE_TOL)
     for p in (0.025, 0.5, 0.975):
         q = f.qposterior("mu", p)
-        _check_quantile(lambda x: b.integral(lambda m, t: 1.0, mu_hi=x) / b.Z, q, p,
-                        f.dposterior("mu", q))
+        _check_quantile(b.cdf_mu, q, p, f.dposterior("mu", q))
 
 
 def test_tau_against_brute_force(case):
@@ -184,41 +116,28 @@ def test_tau_against_brute_force(case):
         assert f.tau.sd == pytest.approx(math.sqrt(m2 - f.tau.mean**2), abs=BRUTE_TOL)
     for p in (0.025, 0.5, 0.975):
         q = f.qposterior("tau", p)
-        _check_quantile(lambda x: b.integral(lambda m, t: 1.0, tau_hi=x) / b.Z, q, p,
-                        f.dposterior("tau", q))
-
-
-def _norm_cdf(x, m, s):
-    """Normal CDF as a bare float (scipy.stats.norm.cdf is the same function, but its
-    per-call overhead dominated the nested brute-force quadrature below)."""
-    return 0.5 * math.erfc((m - x) / (s * math.sqrt(2.0)))
-
-
-#: The theta_new / theta_i brute force integrates a normal CDF over the joint posterior (5-10 s
-#: a case on 2 cores); the suite runs it on one heavy-tailed case (log-t prior, flat mu prior;
-#: the same code path as every other case), ``ACU_META_SLOW=1`` on every case.
-FAST_PREDICTION_CASES = {"k3-rhodes-flat"}
+        _check_quantile(b.cdf_tau, q, p, f.dposterior("tau", q))
 
 
 def test_prediction_and_shrinkage_against_brute_force(case):
+    """theta_new's 97.5% quantile and study 1's shrinkage mean and median: a normal CDF (or
+    mean) of theta given (mu, tau) integrated over the joint posterior, on every case."""
     name, f, b = case
-    if name not in FAST_PREDICTION_CASES and not os.environ.get("ACU_META_SLOW"):
-        pytest.skip("three-level brute force: ACU_META_SLOW=1 runs every case")
-    for p in (0.975,):
-        q = f.qposterior("theta_new", p)
-        cdf = b.E(lambda m, t, q=q: _norm_cdf(q, m, t))
-        assert abs(cdf - p) / f.dposterior("theta_new", q) < BRUTE_TOL
+    q = f.qposterior("theta_new", 0.975)
+    cdf = b.normal_cdf_mean(q, lambda t: 0.0 * t, lambda t: 1.0 + 0.0 * t, lambda t: t)
+    assert abs(cdf - 0.975) / f.dposterior("theta_new", q) < BRUTE_TOL
     y, s = b.y, b.s
     i = 0
+    # theta_i | mu, tau, y_i ~ N((1 - B) y_i + B mu, s_i^2 (1 - B)), B = s_i^2 / (s_i^2 + tau^2)
 
-    def th_moments(m, t):  # theta_i | mu, tau, y_i ~ N(a, c)
-        c = 1.0 / (1 / s[i] ** 2 + 1 / max(t, 1e-300) ** 2)
-        return c * (y[i] / s[i] ** 2 + m / max(t, 1e-300) ** 2), math.sqrt(c)
+    def B(t):
+        return s[i] ** 2 / (s[i] ** 2 + t**2)
 
-    mean = b.E(lambda m, t: th_moments(m, t)[0])
+    mean = b.E(lambda m, t: (1 - B(t)) * y[i] + B(t) * m)
     assert f.theta["mean"][i] == pytest.approx(mean, abs=BRUTE_TOL)
     q = f.theta["median"][i]
-    cdf = b.E(lambda m, t: _norm_cdf(q, *th_moments(m, t)))
+    cdf = b.normal_cdf_mean(q, lambda t: (1 - B(t)) * y[i], B,
+                            lambda t: np.sqrt(s[i] ** 2 * (1 - B(t))))
     assert abs(cdf - 0.5) / f.dposterior("theta", q, individual=i) < BRUTE_TOL
 
 

@@ -60,7 +60,9 @@ def _t_of_u(u, t0, h):
     u = np.asarray(u, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = t0 + h * u / (1.0 - u * u)
-    return np.clip(np.nan_to_num(t, nan=0.0, posinf=_T_CLIP, neginf=-_T_CLIP), -_T_CLIP, _T_CLIP)
+    # nan -> 0, then clip (infinities to +-_T_CLIP): np.nan_to_num + np.clip, without their
+    # wrappers' overhead (this runs once per CDF evaluation of a quantile search)
+    return np.minimum(np.maximum(np.where(t != t, 0.0, t), -_T_CLIP), _T_CLIP)
 
 
 def _log_dt_du(u, h, t0=0.0):
@@ -142,10 +144,10 @@ class TauRule:
         b = np.minimum(u, e[-1])
         nodes, w = _panel_nodes(a, np.maximum(b, a), _GL20)
         with np.errstate(over="ignore", invalid="ignore"):
-            part = np.sum(np.where(w > 0, np.exp(self._log_qu(nodes)) * w, 0.0), axis=1)
+            part = np.where(w > 0, np.exp(self._log_qu(nodes)) * w, 0.0).sum(axis=1)
         out = self.cum_mass[idx] + part
         out = np.where(u >= e[-1], 1.0, np.where(u <= e[0], 0.0, out))
-        return np.clip(out, 0.0, 1.0)
+        return np.minimum(np.maximum(out, 0.0), 1.0)
 
     def cdf(self, x):
         """Posterior CDF of tau at ``x`` (vectorized)."""
@@ -370,8 +372,8 @@ class NormalMixture:
 
     def cdf(self, x):
         x = np.asarray(x, dtype=float)
-        out = np.sum(self.w * special.ndtr((x[..., None] - self.m) / self.s), axis=-1)
-        out = np.clip(out, 0.0, 1.0)
+        out = (self.w * special.ndtr((x[..., None] - self.m) / self.s)).sum(axis=-1)
+        out = np.minimum(np.maximum(out, 0.0), 1.0)
         return float(out) if np.ndim(out) == 0 else out
 
     @functools.cached_property
@@ -480,6 +482,15 @@ def shortest_interval(ppf, pdf, level: float, lower_bound: float = -math.inf, n:
     monotone (e.g. tau with its mode at 0: ``[0, Q(level)]``)."""
     top = 1.0 - level
     ps = np.linspace(0.0, top, n)
+    seen: dict[float, float] = {}
+    raw_ppf = ppf
+
+    def ppf(p):  # each quantile is a root search: the scan, the refinement and the final
+        p = float(p)  # comparison of candidates ask for many of the same p
+        if p not in seen:
+            seen[p] = float(raw_ppf(p))
+        return seen[p]
+
     lo_end = max(float(ppf(0.0)), lower_bound)
 
     def ends(p):
