@@ -22,6 +22,20 @@ def _cli(*argv: str, **kw) -> subprocess.CompletedProcess:
                           text=True, env=env, **kw)
 
 
+def _main(capsys, *argv: str) -> tuple[int, str, str]:
+    """``cli.main`` in this process (status, stdout, stderr): the same code path as the
+    console script, without a Python start-up per case; argparse's own errors raise
+    SystemExit, whose code is the status. test_missing_data_folder_exits_2_in_one_line is
+    the real process."""
+    capsys.readouterr()
+    try:
+        status = cli.main(list(argv))
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
 def _one_line(text: str) -> str:
     lines = text.strip().splitlines()
     assert len(lines) == 1, text
@@ -39,7 +53,7 @@ def test_missing_data_folder_exits_2_in_one_line(tmp_path):
     assert "datapackage.json: data dictionary not found" in line
 
 
-def test_broken_table_exits_2_naming_file_line_column(tmp_path):
+def test_broken_table_exits_2_naming_file_line_column(tmp_path, capsys):
     import shutil
 
     folder = tmp_path / "data"
@@ -48,9 +62,9 @@ def test_broken_table_exits_2_naming_file_line_column(tmp_path):
     lines = path.read_text().splitlines(keepends=True)
     lines[1] = lines[1].replace(",387,", ",-387,", 1)
     path.write_text("".join(lines))
-    proc = _cli("list-datasets", "--data", str(folder))
-    assert proc.returncode == 2 and proc.stdout == ""
-    line = _one_line(proc.stderr)
+    status, out, err = _main(capsys, "list-datasets", "--data", str(folder))
+    assert status == 2 and out == ""
+    line = _one_line(err)
     assert "arms.csv, line 2, column 'n_randomized'" in line and "below the minimum" in line
 
 
@@ -59,16 +73,17 @@ def test_broken_table_exits_2_naming_file_line_column(tmp_path):
     (["--measure", "OR"], "measure OR does not fit continuous data"),
     (["--level", "150"], "argument --level: 150 is not between 0 and 100"),
 ], ids=["mh-on-means", "measure", "level"])
-def test_argument_that_does_not_fit_exits_2(argv, needle):
-    proc = _cli("pool", str(REPO / "examples" / "normand1999.csv"), *argv)
-    assert proc.returncode == 2 and proc.stdout == ""
-    assert needle in _one_line(proc.stderr)
+def test_argument_that_does_not_fit_exits_2(argv, needle, capsys):
+    status, out, err = _main(capsys, "pool", str(REPO / "examples" / "normand1999.csv"), *argv)
+    assert status == 2 and out == ""
+    assert needle in _one_line(err)
 
 
-def test_figure_with_unknown_suffix_exits_2_before_any_work(tmp_path):
-    proc = _cli("forest", str(REPO / "examples" / "bcg.csv"), "-o", str(tmp_path / "f.txt"))
-    assert proc.returncode == 2
-    assert "output must end in .png, .svg or .pdf" in _one_line(proc.stderr)
+def test_figure_with_unknown_suffix_exits_2_before_any_work(tmp_path, capsys):
+    status, out, err = _main(capsys, "forest", str(REPO / "examples" / "bcg.csv"), "-o",
+                             str(tmp_path / "f.txt"))
+    assert status == 2 and not (tmp_path / "f.txt").exists()
+    assert "output must end in .png, .svg or .pdf" in _one_line(err)
 
 
 def test_user_errors_are_the_projects_own_types():

@@ -29,9 +29,18 @@ def tiny_notebooks(tmp_path):
     folder.mkdir()
     for i in (1, 2):
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(f"x = {i} + 1\nprint('cell', x)")]
+        # notebook 1's kernel process also writes to its own stderr, which must stay there
+        nb.cells = [nbformat.v4.new_code_cell((_TO_KERNEL_STDERR if i == 1 else "")
+                                              + f"x = {i} + 1\nprint('cell', x)")]
         nbformat.write(nb, folder / f"0{i}_tiny.ipynb")
     return folder
+
+
+#: A cell that writes to the kernel *process*'s stderr (ipykernel sends a cell's own stderr
+#: to the notebook; the saved original descriptor is the process's).
+_TO_KERNEL_STDERR = ("import os, sys\n"
+                     "fd = getattr(sys.stderr, '_original_stdstream_copy', None) or 2\n"
+                     "os.write(fd, b'kernel-process-noise\\n')\n")
 
 
 def test_progress_per_notebook_and_no_kernel_warnings(tiny_notebooks, tmp_path, capfd):
@@ -50,18 +59,13 @@ def test_progress_per_notebook_and_no_kernel_warnings(tiny_notebooks, tmp_path, 
         (1, 2, "01_tiny.html", ["01_tiny.html"]),
         (2, 2, "02_tiny.html", ["01_tiny.html", "02_tiny.html"])]
     assert all(s[4] > 0 for s in seen)
-    # two at a time (the default on 2 cores): a line per notebook as each finishes, in the
-    # order they finish; the paths come back in notebook order
-    seen.clear()
-    written = render_all(tiny_notebooks, out, progress=progress, jobs=2)
-    assert [p.name for p in written] == ["01_tiny.html", "02_tiny.html"]
-    assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
-    assert sorted(s[2] for s in seen) == ["01_tiny.html", "02_tiny.html"]
     assert "cell 2" in written[0].read_text(encoding="utf-8")  # executed, output rendered
     err = capfd.readouterr().err
-    # no TCP warning, no kernel left running ("Parent appears to have exited"), no warning
+    # no TCP warning, no kernel left running ("Parent appears to have exited"), no warning,
+    # nothing the kernel process wrote to its own stderr
     assert "without encryption" not in err and "Kernel" not in err, err
     assert "WARNING" not in err and "Parent appears" not in err, err
+    assert "kernel-process-noise" not in err, err
 
 
 def test_kernels_use_ipc_transport(tmp_path):
@@ -132,40 +136,37 @@ def test_makefile_install_step_is_one_line():
 
 
 def test_reproduce_with_a_real_notebook_is_quiet(monkeypatch, tiny_notebooks, tmp_path, capfd):
-    """``acu-meta reproduce --notebooks`` with real kernels: stdout has the progress lines,
-    stderr nothing (no TCP warning, no unclosed-socket warning of a kernel left running)."""
+    """``acu-meta reproduce --notebooks`` with real kernels, two at a time (the default on 2
+    cores; worker threads): stdout has a progress line per notebook as each finishes, in
+    the order they finish; stderr nothing (no TCP warning, no unclosed-socket warning of a
+    kernel left running, nothing a kernel process wrote to its own stderr)."""
     monkeypatch.setattr(cli, "_write_reports", _fake_reports)
     monkeypatch.setattr("acu_meta.analyses.write_figures", lambda *a, **k: [])
+    monkeypatch.setenv("ACU_META_NOTEBOOK_JOBS", "2")
     assert cli.main(["reproduce", "--out", str(tmp_path), "--notebooks",
                      str(tiny_notebooks)]) == 0
     cap = capfd.readouterr()
     assert cap.err == ""
     lines = [ln for ln in cap.out.splitlines() if ln.startswith("notebook ")]
     assert [ln.split(" (")[0] for ln in lines] == ["notebook 1/2", "notebook 2/2"]
-
-
-_TO_KERNEL_STDERR = ("import os, sys\n"
-                     "fd = getattr(sys.stderr, '_original_stdstream_copy', None) or 2\n"
-                     "os.write(fd, b'kernel-process-noise\\n')\n")
+    html = tmp_path / "reports" / "notebooks"
+    assert sorted(ln.rsplit("/", 1)[-1] for ln in lines) == ["01_tiny.html", "02_tiny.html"]
+    assert "cell 2" in (html / "01_tiny.html").read_text(encoding="utf-8")
 
 
 def test_kernel_stderr_is_kept_out_of_ours(tmp_path, capfd):
     """What the kernel *process* writes to its stderr (ipykernel's own logging, such as the
     ZMQ traceback it can print while shutting down under load) stays out of this process's
-    stderr when the notebook runs; when the kernel dies, that text rides on the error."""
+    stderr (the tiny notebooks above check that for notebooks that run); when the kernel
+    dies, that text rides on the error."""
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("nbclient")
     from acu_meta.notebooks import execute
 
-    fine, dies = tmp_path / "fine.ipynb", tmp_path / "dies.ipynb"
+    dies = tmp_path / "dies.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(_TO_KERNEL_STDERR)]
-    nbformat.write(nb, fine)
     nb.cells = [nbformat.v4.new_code_cell(_TO_KERNEL_STDERR + "os._exit(3)\n")]
     nbformat.write(nb, dies)
-
-    execute(fine)
-    assert "kernel-process-noise" not in capfd.readouterr().err
     with pytest.raises(Exception) as caught:
         execute(dies, timeout=60)
     notes = "\n".join(getattr(caught.value, "__notes__", []))
