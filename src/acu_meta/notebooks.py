@@ -90,7 +90,10 @@ def execute(path: Path, timeout: int = 600, parameters: Mapping[str, object] | N
     nb = nbformat.read(path, as_version=4)
     if parameters:
         _inject_parameters(nb, parameters, path)
-    with tempfile.TemporaryDirectory(prefix="acu-meta-kernel-") as sockets, \
+    # ignore_cleanup_errors: on Windows a process the kernel started may still hold the log
+    # open when the folder is removed; that must not replace the notebook's own error
+    with tempfile.TemporaryDirectory(prefix="acu-meta-kernel-",
+                                     ignore_cleanup_errors=True) as sockets, \
             open(os.path.join(sockets, "kernel-stderr.log"), "w+b") as log:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 config=_kernel_config(sockets),
@@ -99,11 +102,19 @@ def execute(path: Path, timeout: int = 600, parameters: Mapping[str, object] | N
             client.execute(stderr=log)
         except Exception as err:
             log.seek(0)
-            text = log.read().decode("utf-8", "replace").strip()
-            if text:
-                err.add_note(f"{path.name}: the kernel process wrote to stderr:\n{text}")
+            lines = log.read().decode("utf-8", "replace").strip().splitlines()
+            if lines:
+                tail = lines[-_KERNEL_LOG_LINES:]
+                cut = (f" (its last {len(tail)} of {len(lines)} lines)"
+                       if len(lines) > len(tail) else "")
+                err.add_note(f"{path.name}: the kernel process wrote to stderr{cut}:\n"
+                             + "\n".join(tail))
             raise
     return nb
+
+
+#: How much of a failed kernel's own stderr rides on the error (its end says why it died).
+_KERNEL_LOG_LINES = 40
 
 
 def _close_thread_loop() -> None:

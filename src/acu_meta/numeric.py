@@ -177,12 +177,13 @@ def norm_sf(x):
 
 def norm_ppf(p):
     """``stats.norm.ppf``."""
-    return _out(special.ndtri(np.asarray(p, dtype=float)))
+    return _out(special.ndtri(np.asarray(p, dtype=float)) + 0.0)
 
 
 def norm_isf(p):
-    """``stats.norm.isf``: ``-ndtri(p)``, accurate for small *p*."""
-    return _out(-special.ndtri(np.asarray(p, dtype=float)))
+    """``stats.norm.isf``: ``-ndtri(p)``, accurate for small *p*; ``+ 0.0`` as scipy's
+    ``x * scale + loc`` does, so the median is +0.0, not -0.0."""
+    return _out(-special.ndtri(np.asarray(p, dtype=float)) + 0.0)
 
 
 def _df_ok(*dfs):
@@ -198,7 +199,7 @@ def t_ppf(p, df):
     """``stats.t.ppf`` (finite *df*); ``-inf`` at ``p = 0``, where ``stdtrit`` gives ``inf``."""
     p, df = np.asarray(p, dtype=float), np.asarray(df, dtype=float)
     q = special.stdtrit(df, p)
-    return _out(np.where(_df_ok(df), np.where(p == 0, -np.inf, q), np.nan))
+    return _out(np.where(_df_ok(df), np.where(p == 0, -np.inf, q), np.nan) + 0.0)
 
 
 def chi2_sf(q, df):
@@ -217,9 +218,11 @@ def chi2_cdf(q, df):
 
 
 def chi2_ppf(p, df):
-    """``stats.chi2.ppf``: ``2 gammaincinv(df / 2, p)`` (nan for ``df <= 0``)."""
+    """``stats.chi2.ppf``: ``2 gammaincinv(df / 2, p)`` (nan for ``df <= 0`` and for *p*
+    outside [0, 1], where ``gammaincinv`` of a tiny df returns 0)."""
     p, df = np.asarray(p, dtype=float), np.asarray(df, dtype=float)
-    return _out(np.where(_df_ok(df), 2 * special.gammaincinv(df / 2, p), np.nan))
+    ok = _df_ok(df) & (p >= 0) & (p <= 1)
+    return _out(np.where(ok, 2 * special.gammaincinv(df / 2, p), np.nan) + 0.0)
 
 
 def f_sf(x, dfn, dfd):

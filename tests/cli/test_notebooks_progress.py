@@ -173,3 +173,39 @@ def test_kernel_stderr_is_kept_out_of_ours(tmp_path, capfd):
     assert "dies.ipynb: the kernel process wrote to stderr" in notes
     assert "kernel-process-noise" in notes
     assert "kernel-process-noise" not in capfd.readouterr().err
+
+
+def test_two_at_a_time_reports_in_finishing_order_and_returns_notebook_order(
+        monkeypatch, tmp_path):
+    """The threaded path of render_all (jobs=2), kernels faked: notebook 1 finishes last, so
+    its progress line comes second, while the returned paths stay in notebook order."""
+    nbformat = pytest.importorskip("nbformat")
+    import threading
+
+    import acu_meta.notebooks as nbmod
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for i in (1, 2):
+        (folder / f"0{i}_fake.ipynb").write_text("{}", encoding="utf-8")
+    second_done = threading.Event()
+
+    def fake_execute(path, timeout=600, parameters=None):
+        if path.name.startswith("01"):
+            assert second_done.wait(30)  # notebook 2 has finished and been reported
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"ran {path.stem}")]
+        return nb
+
+    seen = []
+
+    def progress(i, n, path, seconds):
+        seen.append((i, n, path.name))
+        if path.name.startswith("02"):
+            second_done.set()
+
+    monkeypatch.setattr(nbmod, "execute", fake_execute)
+    written = nbmod.render_all(folder, tmp_path / "html", progress=progress, jobs=2)
+    assert [p.name for p in written] == ["01_fake.html", "02_fake.html"]
+    assert seen == [(1, 2, "02_fake.html"), (2, 2, "01_fake.html")]
+    assert "ran 01_fake" in written[0].read_text(encoding="utf-8")

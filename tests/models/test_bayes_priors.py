@@ -99,7 +99,8 @@ _EDGES = np.concatenate([np.linspace(-3.0, 8.0, 1001),
                          [0.0, 2.5, 5.0, 1e-300, 5.0000001, np.inf, -np.inf, np.nan]])
 
 
-@pytest.mark.parametrize("lower, upper", [(0.0, 5.0), (0.0, 2.5), (0.1, 0.7), (0.0, 1e-3)])
+@pytest.mark.parametrize("lower, upper", [(0.0, 5.0), (0.0, 2.5), (0.1, 0.7), (0.0, 1e-3),
+                                          (0.0, 1.05), (0.0, 0.3), (0.2, 3.7)])
 def test_uniform_prior_is_scipy_uniform_bit_for_bit(lower, upper):
     """The closed form replaces ``stats.uniform(a, b - a).logpdf`` (scipy.stats is not
     imported by the engine): closed interval, nan in, nan out."""

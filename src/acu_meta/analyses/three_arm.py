@@ -46,7 +46,7 @@ import pandas as pd
 from .. import data
 from ..effects import combine_arms, escalc, smd_from_log_or
 from ..models.network import contrasts_from_arms
-from ..numeric import i2_from_q, se_from_ci
+from ..numeric import chi2_sf, i2_from_q, se_from_ci
 from ..plots import forest, funnel
 from ..results import MetaResult, pool
 from .reproduction import Target, box_range, target
@@ -436,8 +436,6 @@ def targets(where=None) -> list[Target]:
 
 def _madsen_targets(where) -> list[Target]:
     """Madsen 2009: I2 and its P from the Q printed on the Bland page; z from estimate and CI."""
-    from scipy import stats
-
     out: list[Target] = []
     p = data.printed("pooled", where).set_index("pooled_id")
     bl = p.loc[MADSEN_ROWS]
@@ -447,8 +445,8 @@ def _madsen_targets(where) -> list[Target]:
                       f"{bl.q_df} df (Bland page)", ma.i2, i2_from_q(q, df),
                       box_range(lambda qq: i2_from_q(qq, df), [bl.q])))
     out.append(target("madsen_q_p", "madsen2009", "P of the heterogeneity test from Q and df",
-                      ma.q_p_printed, float(stats.chi2.sf(q, df)),
-                      box_range(lambda qq: float(stats.chi2.sf(qq, df)), [bl.q])))
+                      ma.q_p_printed, chi2_sf(q, df),
+                      box_range(lambda qq: chi2_sf(qq, df), [bl.q])))
 
     def zf(e, lo, hi):
         return abs(e) / float(se_from_ci(lo, hi))

@@ -142,7 +142,7 @@ def _uniform_logpdf(a: float, b: float):
     """``stats.uniform(a, b - a).logpdf``: ``-log(b - a)`` on the closed interval (tested on
     the standardised argument, as scipy does), ``-inf`` outside."""
     scale = b - a
-    log_scale = math.log(scale)
+    log_scale = float(np.log(scale))  # np.log, as scipy (libm's log can differ by an ulp)
 
     def f(tau):
         x = (np.asarray(tau, dtype=float) - a) / scale
