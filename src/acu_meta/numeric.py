@@ -142,9 +142,9 @@ def p_two_sided(statistic, df=math.inf):
 # of freedom included) without importing scipy.stats (about 0.8 s of start-up, paid by every
 # CLI process). The package's modules call these, not scipy.stats; scipy.stats is imported
 # only where a test statistic needs it (Fisher's exact test, Kendall's tau past
-# KENDALL_PAIRS_MAX) and in the Bayesian integrators' references in the tests. The CLI's pool,
-# forest and bayes commands do not import it (``tests/cli/test_lazy_imports.py``). Each
-# returns a float for scalar input and an array otherwise.
+# KENDALL_PAIRS_MAX). The CLI's pool, forest, bayes and check-data commands do not import it
+# (``tests/cli/test_lazy_imports.py``). Each returns a float for scalar input and an array
+# otherwise.
 
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -207,14 +207,14 @@ def chi2_sf(q, df):
     the support, nan for ``df <= 0``, as scipy.stats)."""
     q, df = np.asarray(q, dtype=float), np.asarray(df, dtype=float)
     out = np.where(q < 0, 1.0, special.chdtrc(df, np.maximum(q, 0.0)))
-    return _out(np.where(_df_ok(df) | np.isnan(q), np.where(np.isnan(q), np.nan, out), np.nan))
+    return _out(np.where(_df_ok(df) & ~np.isnan(q), out, np.nan))
 
 
 def chi2_cdf(q, df):
     """``stats.chi2.cdf`` (0 below the support, nan for ``df <= 0``)."""
     q, df = np.asarray(q, dtype=float), np.asarray(df, dtype=float)
     out = np.where(q < 0, 0.0, special.chdtr(df, np.maximum(q, 0.0)))
-    return _out(np.where(_df_ok(df) | np.isnan(q), np.where(np.isnan(q), np.nan, out), np.nan))
+    return _out(np.where(_df_ok(df) & ~np.isnan(q), out, np.nan))
 
 
 def chi2_ppf(p, df):
