@@ -148,7 +148,7 @@ def p_two_sided(statistic, df=math.inf):
 
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)  # log sqrt(2 pi), the normal constant
 
 
 def norm_pdf(x, loc=0.0, scale=1.0):
@@ -162,7 +162,7 @@ def norm_logpdf(x, loc=0.0, scale=1.0):
     """``stats.norm.logpdf(x, loc, scale)``, the same operations in the same order; *scale*
     > 0."""
     z = (np.asarray(x, dtype=float) - loc) / scale
-    return _out((-z ** 2 / 2.0 - _LOG_SQRT_2PI) - np.log(scale))
+    return _out((-z ** 2 / 2.0 - LOG_SQRT_2PI) - np.log(scale))
 
 
 def norm_cdf(x):

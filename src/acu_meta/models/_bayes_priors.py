@@ -135,7 +135,7 @@ class TauPrior:
 # (equal to it to rounding, checked in tests/models/test_bayes_priors.py).
 _LOG_SQRT_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
 _LOG_2_OVER_PI = math.log(2.0 / math.pi)
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_LOG_SQRT_2PI = numeric.LOG_SQRT_2PI
 
 
 def _uniform_logpdf(a: float, b: float):
